@@ -1,0 +1,74 @@
+# Pruning limits: the two commands are `make book` and `make test`; both create .venv on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.pnlib-installed
+JOBS ?= 2
+# pip prints one line per package missing from the machine's local indexes; drop that noise only
+PIPFILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+export PYTHONUNBUFFERED := 1
+export MPLBACKEND := Agg
+
+.PHONY: help install book test lint unit notebooks browser bench experiment exercises clean
+
+help:
+	@echo "make book                  execute every chapter and write the HTML book to _build/html"
+	@echo "make test                  lint, unit tests and doctests, notebook pipeline, book, browser check"
+	@echo "make experiment NAME=task  run experiments/<task>.yaml through papermill (see experiments/)"
+	@echo "make bench                 benchmarks; ratios go to benchmarks/results/"
+	@echo "make clean                 remove _build (the venv stays)"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --progress-bar off -r requirements.txt 2>&1 | $(PIPFILTER)
+	$(PY) -m pip install -q --progress-bar off --no-deps --no-build-isolation -e . 2>&1 | $(PIPFILTER)
+	$(PY) -m pip check
+	@touch $@
+
+book: install
+	$(PY) -m pnlib.runner book
+
+lint: install
+	$(PY) -m ruff format --check pnlib tests tools benchmarks
+	$(PY) -m ruff check pnlib tests tools benchmarks
+	$(PY) -m pnlib.runner check-sources
+
+unit: install
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser" -n $(JOBS) -q
+
+# Stage 1 executes every TOC notebook with papermill (default = CI-sized parameters) into
+# _build/nbval; stage 2 re-executes those copies with nbval and compares the checked cells.
+notebooks: install
+	OMP_NUM_THREADS=1 $(PY) -m pnlib.runner execute-toc --out _build/nbval --jobs $(JOBS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider -q -n $(JOBS) --dist loadfile \
+	  --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
+	  --rootdir _build/nbval -c /dev/null _build/nbval/*.ipynb
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m notebooks -q tests
+
+browser: install
+	$(PY) -m pytest -m browser -q tests
+
+test: lint unit notebooks
+	$(PY) -m pnlib.runner seed-cache _build/nbval
+	$(MAKE) book
+	$(MAKE) browser
+
+experiment: install
+	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<task>; tasks: $$(ls experiments | sed 's/\.yaml//' | tr '\n' ' ')"; exit 2; }
+	$(PY) -m pnlib.runner experiment $(NAME)
+
+bench: install
+	$(PY) -m pnlib.runner bench
+
+exercises: install
+	$(PY) -m pnlib.runner exercises
+
+clean:
+	rm -rf _build figures
