@@ -8,11 +8,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pnlib-installed
 JOBS ?= 2
+LINT_DIRS := $(wildcard pnlib tests benchmarks)
 # pip prints one line per package missing from the machine's local indexes; drop that noise only
 PIPFILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 export PYTHONUNBUFFERED := 1
-export MPLBACKEND := Agg
 
 .PHONY: help install book test lint unit notebooks browser bench experiment exercises clean
 
@@ -36,8 +36,8 @@ book: install
 	$(PY) -m pnlib.runner book
 
 lint: install
-	$(PY) -m ruff format --check pnlib tests tools benchmarks
-	$(PY) -m ruff check pnlib tests tools benchmarks
+	$(PY) -m ruff format --check $(LINT_DIRS)
+	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m pnlib.runner check-sources
 
 unit: install

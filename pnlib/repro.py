@@ -70,7 +70,7 @@ def numpy_rng(generator: torch.Generator | int | None = None) -> np.random.Gener
         A ``numpy.random.Generator``.
 
     Example:
-        >>> numpy_rng(3).integers(0, 10**6) == numpy_rng(3).integers(0, 10**6)
+        >>> bool(numpy_rng(3).integers(0, 10**6) == numpy_rng(3).integers(0, 10**6))
         True
     """
     if generator is None:
