@@ -8,8 +8,10 @@ L(w) = \frac{1}{N} \sum_{n=1}^{N} \ell(f_w(x_n), y_n)
 $$
 
 where $\bar\ell_b$ is the mean loss of batch $b$. Every product $Hv$ is one pass over the data:
-per batch, forward-over-reverse differentiation (``torch.func.jvp`` of ``torch.func.grad``, with
-``torch.func.functional_call``) gives $\nabla^2\bar\ell_b\,v$, weighted by $|b|/N$, so uneven
+per batch, forward-over-reverse differentiation (``torch.func.jvp`` of the reverse-mode gradient,
+with ``torch.func.functional_call``; the gradient is taken with ``jacrev``, which for a scalar loss
+is ``grad``, because ``grad`` under ``jvp`` and ``vmap`` trips over ``mse_loss``'s zero tensors)
+gives $\nabla^2\bar\ell_b\,v$, weighted by $|b|/N$, so uneven
 batches are weighted exactly. A block of $k$ vectors goes through the data once: the tangent of
 the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward and backward pass of the
 primal are shared by all $k$ columns.
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, jacrev, jvp, vmap
 from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
@@ -343,7 +345,7 @@ class HessianOperator:
                 acc = [torch.zeros_like(t) for t in tangents]
                 for xb, yb in self._local_batches():
                     x, y = self._to_device(xb, yb)
-                    g = grad(self._batch_loss(consts, x, y), argnums=tuple(range(len(primals))))
+                    g = jacrev(self._batch_loss(consts, x, y), argnums=tuple(range(len(primals))))
 
                     def hvp(*vs: Tensor, g: Callable = g) -> tuple[Tensor, ...]:
                         return jvp(g, primals, vs)[1]

@@ -1,0 +1,218 @@
+"""HessianOperator against exact float64 Hessians and curvlinops' independent operator."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from curvlinops import HessianLinearOperator
+from curvlinops.examples.functorch import functorch_hessian
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from pnlib.hessian import (
+    HessianOperator,
+    exact_hessian,
+    flat_params,
+    gradient,
+    select_parameters,
+)
+
+F64 = torch.float64
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 4), nn.Sigmoid(), nn.Linear(4, 3))
+
+
+def cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(3, 2, 3),
+        nn.Softplus(),
+        nn.Flatten(),
+        nn.Linear(2 * 2 * 2, 3),
+    )
+
+
+def make_case(kind: str, loss: str, n: int = 11, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = (mlp() if kind == "mlp" else cnn()).to(F64)
+    x = torch.randn(n, 5, dtype=F64, generator=g) if kind == "mlp" else None
+    if kind == "cnn":
+        x = torch.randn(n, 2, 8, 8, dtype=F64, generator=g)
+    if loss == "ce":
+        loss_fn = nn.CrossEntropyLoss()
+        y = torch.randint(0, 3, (n,), generator=g)
+    else:
+        loss_fn = nn.MSELoss()
+        y = torch.randn(n, 3, dtype=F64, generator=g)
+    # uneven batches: 4, 4, 3 (and a different split for the second data form)
+    batches = [(x[:4], y[:4]), (x[4:8], y[4:8]), (x[8:], y[8:])]
+    return model, loss_fn, x, y, batches
+
+
+def reference_hessian(model, loss_fn, x, y, names):
+    named = dict(model.named_parameters())
+    params = [named[n] for n in names]
+    return functorch_hessian(model, loss_fn, params, [(x, y)]).detach()
+
+
+def rel(a, b):
+    return float(torch.linalg.norm(a - b) / torch.linalg.norm(b))
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_hvp_matches_exact_hessian(kind, loss):
+    model, loss_fn, x, y, batches = make_case(kind, loss)
+    names = select_parameters(model)
+    H = reference_hessian(model, loss_fn, x, y, names)
+    op = HessianOperator(model, loss_fn, batches)
+    d = op.shape[0]
+    assert H.shape == (d, d)
+    g = torch.Generator().manual_seed(1)
+    v = torch.randn(d, dtype=F64, generator=g)
+    V = torch.randn(d, 5, dtype=F64, generator=g)
+    assert rel(op @ v, H @ v) < 1e-10
+    assert rel(op @ V, H @ V) < 1e-10
+    # the block product equals column-by-column products
+    cols = torch.stack([op @ V[:, i] for i in range(5)], 1)
+    assert rel(op @ V, cols) < 1e-12
+    # the dense Hessian built from our products is the reference
+    assert rel(exact_hessian(model, loss_fn, batches, columns_per_pass=7), H) < 1e-10
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_hvp_matches_curvlinops(kind):
+    model, loss_fn, x, y, batches = make_case(kind, "ce", n=13)
+    names = select_parameters(model, "prunable")
+    named = dict(model.named_parameters())
+    ref = HessianLinearOperator(model, loss_fn, [named[n] for n in names], batches)
+    op = HessianOperator(model, loss_fn, batches, params="prunable")
+    V = torch.randn(op.shape[0], 3, dtype=F64, generator=torch.Generator().manual_seed(2))
+    assert op.shape == tuple(ref.shape)
+    assert rel(op @ V, ref @ V) < 1e-10
+
+
+def test_data_forms_and_uneven_batches_agree():
+    model, loss_fn, x, y, batches = make_case("mlp", "ce", n=23)
+    v = torch.randn(sum(p.numel() for p in model.parameters()), dtype=F64)
+    ref = HessianOperator(model, loss_fn, (x, y)) @ v  # one batch: no weighting involved
+    forms = [
+        batches,
+        (x, y),
+        TensorDataset(x, y),
+        iter([(x[:10], y[:10]), (x[10:], y[10:])]),
+        torch.utils.data.DataLoader(TensorDataset(x, y), batch_size=6),
+    ]
+    for data in forms:
+        kw = {"batch_size": 5} if isinstance(data, (tuple, TensorDataset)) else {}
+        assert rel(HessianOperator(model, loss_fn, data, **kw) @ v, ref) < 1e-12
+    # the sum reduction gives the same mean-loss Hessian
+    op_sum = HessianOperator(model, nn.CrossEntropyLoss(reduction="sum"), batches)
+    assert rel(op_sum @ v, ref) < 1e-12
+
+
+def test_param_selection_is_the_submatrix():
+    model, loss_fn, x, y, batches = make_case("mlp", "mse")
+    names_all = select_parameters(model)
+    H = reference_hessian(model, loss_fn, x, y, names_all)
+    sizes = [dict(model.named_parameters())[n].numel() for n in names_all]
+    starts = torch.cumsum(torch.tensor([0, *sizes]), 0)
+    keep = torch.cat(
+        [
+            torch.arange(int(starts[i]), int(starts[i + 1]))
+            for i, n in enumerate(names_all)
+            if n.endswith("weight")
+        ]
+    )
+    Hp = exact_hessian(model, loss_fn, batches, params="prunable")
+    assert rel(Hp, H[keep][:, keep]) < 1e-10
+    one = exact_hessian(model, loss_fn, batches, params=["2.bias"])
+    i = names_all.index("2.bias")
+    sl = slice(int(starts[i]), int(starts[i + 1]))
+    assert rel(one, H[sl, sl]) < 1e-10
+    assert flat_params(model, params="prunable").shape == (Hp.shape[0],)
+
+
+def test_gradient_and_loss_match_autograd():
+    model, loss_fn, x, y, batches = make_case("cnn", "ce")
+    op = HessianOperator(model, loss_fn, batches)
+    g, L = op.gradient_and_loss()
+    model.zero_grad()
+    full = loss_fn(model(x), y)
+    full.backward()
+    ref = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+    assert rel(g, ref) < 1e-12
+    assert abs(L - full.item()) < 1e-12
+    assert rel(gradient(model, loss_fn, batches), ref) < 1e-12
+
+
+def test_float32_model_in_float64_and_eval_mode_restored():
+    torch.manual_seed(3)
+    model = nn.Sequential(
+        nn.Linear(4, 5), nn.BatchNorm1d(5), nn.Dropout(0.5), nn.Tanh(), nn.Linear(5, 2)
+    )
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(32, 4))  # non-trivial running statistics
+    x, y = torch.randn(9, 4), torch.randint(0, 2, (9,))
+    op = HessianOperator(model, nn.CrossEntropyLoss(), (x, y), dtype=F64)
+    assert op.dtype == F64 and model.training
+    assert next(model.parameters()).dtype == torch.float32  # the model is not modified
+    ref_model = nn.Sequential(*[m for m in model]).to(F64).eval()
+    H = reference_hessian(ref_model, nn.CrossEntropyLoss(), x.to(F64), y, select_parameters(model))
+    v = torch.randn(op.shape[0], dtype=F64)
+    # eval mode: dropout off and running statistics, so products are deterministic and exact
+    assert rel(op @ v, H @ v) < 1e-10
+    assert torch.equal(op @ v, op @ v)
+    assert model.training
+
+
+def test_scipy_linear_operator():
+    model, loss_fn, x, y, batches = make_case("mlp", "ce")
+    H = exact_hessian(model, loss_fn, batches).numpy()
+    lin = HessianOperator(model, loss_fn, batches).to_linear_operator()
+    import numpy as np
+
+    v = np.random.default_rng(0).standard_normal((H.shape[0], 2))
+    assert np.allclose(lin @ v, H @ v, rtol=1e-10, atol=1e-12)
+    assert np.allclose(lin @ v[:, 0], H @ v[:, 0], rtol=1e-10, atol=1e-12)
+
+
+def test_bad_arguments():
+    model, loss_fn, x, y, batches = make_case("mlp", "ce")
+    with pytest.raises(ValueError, match="empty"):
+        HessianOperator(model, loss_fn, [])
+    with pytest.raises(ValueError, match="empty"):
+        HessianOperator(model, loss_fn, (x[:0], y[:0]))
+    with pytest.raises(ValueError, match="prunable"):
+        HessianOperator(model, loss_fn, batches, params="weights")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        HessianOperator(model, loss_fn, batches, params=["nope"])
+    with pytest.raises(ValueError, match="reduction"):
+        HessianOperator(model, nn.CrossEntropyLoss(reduction="none"), batches)
+    with pytest.raises(ValueError, match="floating"):
+        HessianOperator(model, loss_fn, batches, dtype=torch.int64)
+    with pytest.raises(TypeError, match="Dataset"):
+        HessianOperator(model, loss_fn, 3)
+    op = HessianOperator(model, loss_fn, batches)
+    with pytest.raises(ValueError, match="shape"):
+        op @ torch.zeros(op.shape[0] + 1, dtype=F64)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_cuda_matches_cpu_in_float64(kind):
+    model, loss_fn, x, y, batches = make_case(kind, "ce", n=37)
+    V = torch.randn(sum(p.numel() for p in model.parameters()), 4, dtype=F64)
+    cpu = HessianOperator(model, loss_fn, batches) @ V
+    op = HessianOperator(model.to("cuda"), loss_fn, batches)
+    assert op.device.type == "cuda"
+    out = op @ V.cuda()
+    assert out.device.type == "cuda"
+    assert rel(out.cpu(), cpu) < 1e-10
