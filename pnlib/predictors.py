@@ -1,0 +1,949 @@
+r"""Direct second-order predictors of the pruning limit, and a comparison with the paper's.
+
+The paper's predictor (:mod:`pnlib.bounds`) models the sparse set as a *randomly oriented*
+subspace and needs only the Hessian spectrum and the weight magnitudes. The two predictors here
+use the same ingredients, the trained weights $w^*$, curvature through matrix-vector products and
+the allowed loss increase $\epsilon$, but follow the actual magnitude-pruning path instead.
+
+**Taylor without refit.** With $\Delta(s) = w^k - w^*$ the change made by global magnitude pruning
+at sparsity $s$ (only prunable weights move; $\Delta = -w^*$ on the removed ones),
+
+$$
+\Delta L(s) \approx g^\top \Delta(s) + \tfrac12\,\Delta(s)^\top H\,\Delta(s),
+$$
+
+with $g = \nabla L(w^*)$ the gradient of the *data* loss. After $\ell_1$ training $g$ is not zero:
+at a minimum of $L + \lambda\|w\|_1$ it is about $-\lambda\,\mathrm{sign}(w^*)$, so the first-order
+term is about $\lambda\sum_{\text{removed}}|w_i|$, a term the paper's quadratic model drops. Because
+the magnitude supports are nested, $\Delta(s_j) = \sum_{i \le j} b_i$ where $b_i$ holds the weights
+removed between grid points $s_{i-1}$ and $s_i$. One block product $H[b_1, \dots, b_K]$ (``K``
+curvature-vector products sharing data passes) gives the Gram matrix $G = B^\top H B$, and
+$\Delta(s_j)^\top H \Delta(s_j) = \sum_{i, l \le j} G_{il}$ is a 2-D cumulative sum: the whole curve
+costs ``K`` products and one gradient.
+
+**Taylor with refit.** The least increase of the quadratic model when the kept weights may move
+to compensate (the question Optimal Brain Surgeon asks, for a whole set of weights at once),
+
+$$
+\Delta L_{\mathrm{refit}}(s) = \min_{\delta:\ \delta_{R} = 0}\ g^\top(\Delta + \delta)
+  + \tfrac12\,(\Delta + \delta)^\top C\,(\Delta + \delta),
+$$
+
+with $R$ the removed set and $C$ a positive semi-definite curvature, the generalised Gauss-Newton
+matrix (the Hessian is indefinite and would make the minimum $-\infty$). The minimiser solves the
+kept-weight system $C_{FF}\,\delta_F = -(g_F + C_{FR}\Delta_R)$, a Schur complement; it is solved
+by conjugate gradients started at $\delta = 0$. Every CG iterate lowers the model, so even a
+truncated solve gives a value between the exact refit minimum and the no-refit value. Supports
+are nested, so $\Delta L_{\mathrm{refit}}$ is non-decreasing in $s$ and the crossing of
+$\epsilon$ is found by evaluating a coarse grid and then bisecting between grid points.
+
+Costs are counted in curvature-vector products ("HVPs"; a block of ``p`` columns counts ``p``),
+full-data gradients, data passes and seconds.
+
+Curvature operators. The Hessian products use ``torch.func`` (forward-over-reverse,
+``jvp(grad(L))``, vectorised over columns). The GGN products use curvlinops'
+``GGNLinearOperator``, which evaluates $J^\top (\nabla^2 \ell) J V$ for a whole block ``V`` in one
+pass over the data; it needs a loss module with a ``reduction`` (cross-entropy by default).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from pnlib import models, prune
+
+__all__ = [
+    "Comparison",
+    "Curve",
+    "Prediction",
+    "PredictorCost",
+    "compare",
+    "refit_curve",
+    "refit_curve_quadratic",
+    "refit_limit",
+    "taylor_curve",
+    "taylor_curve_quadratic",
+    "taylor_limit",
+]
+
+PARAMS = ("prunable", "all")
+CURVATURES = ("hessian", "ggn")
+Matmat = Callable[[Tensor], Tensor]
+
+
+@dataclass
+class PredictorCost:
+    """What a predictor spent.
+
+    Attributes:
+        hvps: Curvature-vector products (Hessian or GGN); a block product of ``p`` columns
+            counts ``p``.
+        gradients: Full-data gradients.
+        data_passes: Passes over the data made by block products (one per block or chunk).
+        seconds: Wall-clock time.
+    """
+
+    hvps: int = 0
+    gradients: int = 0
+    data_passes: int = 0
+    seconds: float = 0.0
+
+    def __add__(self, other: PredictorCost) -> PredictorCost:
+        """Add two costs field by field.
+
+        Returns:
+            The summed cost.
+        """
+        return PredictorCost(
+            self.hvps + other.hvps,
+            self.gradients + other.gradients,
+            self.data_passes + other.data_passes,
+            self.seconds + other.seconds,
+        )
+
+
+@dataclass
+class Curve:
+    r"""A predicted loss increase along the magnitude-pruning path.
+
+    Attributes:
+        sparsity: Grid of fractions removed, increasing.
+        num_removed: Prunable weights removed at each point.
+        loss_increase: Predicted $\Delta L(s)$ (without or with refit, see ``method``).
+        first_order: The gradient term $g^\top\Delta(s)$ alone.
+        method: ``"taylor"`` (no refit) or ``"refit"``.
+        curvature: ``"hessian"``, ``"ggn"`` or ``"custom"`` (a user-given product).
+        cost: What computing the curve spent.
+        cg_iterations: For ``"refit"``, CG iterations at each point (empty otherwise).
+    """
+
+    sparsity: np.ndarray
+    num_removed: np.ndarray
+    loss_increase: np.ndarray
+    first_order: np.ndarray
+    method: str
+    curvature: str
+    cost: PredictorCost = field(default_factory=PredictorCost)
+    cg_iterations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+    @property
+    def second_order(self) -> np.ndarray:
+        """The curvature part: ``loss_increase - first_order``."""
+        return self.loss_increase - self.first_order
+
+    def limit(self, eps: float) -> float:
+        r"""The largest grid sparsity whose predicted increase is at most ``eps``.
+
+        This is the same rule as :func:`pnlib.prune.actual_limit` applies to measured losses.
+
+        Args:
+            eps: Allowed loss increase $\epsilon > 0$.
+
+        Returns:
+            A sparsity of the grid, or ``nan`` if no grid point qualifies.
+        """
+        eps = _check_eps(eps)
+        ok = np.flatnonzero(self.loss_increase <= eps)
+        return float(self.sparsity[ok.max()]) if ok.size else float("nan")
+
+
+@dataclass
+class Prediction:
+    """A predicted pruning limit with what it cost.
+
+    Attributes:
+        sparsity: The predicted largest removable fraction.
+        eps: The allowed loss increase used.
+        cost: Products, gradients, passes and seconds spent.
+        curve: The points evaluated on the way.
+    """
+
+    sparsity: float
+    eps: float
+    cost: PredictorCost
+    curve: Curve
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+def _check_eps(eps: float) -> float:
+    value = float(eps)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"eps (allowed loss increase) must be a finite number > 0, got {eps}")
+    return value
+
+
+def _check_grid(sparsities: Sequence[float] | np.ndarray) -> np.ndarray:
+    grid = np.asarray(sparsities, dtype=float)
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"sparsities must be a non-empty 1-D sequence, got shape {grid.shape}")
+    if not np.all(np.isfinite(grid)) or grid.min() < 0 or grid.max() > 1:
+        raise ValueError("sparsities (fractions of weights removed) must lie in [0, 1]")
+    if np.any(np.diff(grid) <= 0):
+        raise ValueError("sparsities must be strictly increasing")
+    return grid
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def _check_vector(name: str, vector: Tensor, dim: int) -> Tensor:
+    if vector.ndim != 1 or vector.numel() != dim:
+        raise ValueError(
+            f"{name} must be a flat tensor of the {dim} parameters of the curvature, "
+            f"got shape {tuple(vector.shape)}"
+        )
+    return vector
+
+
+# --------------------------------------------------------------------------------------------
+# the quadratic model on tensors
+
+
+def _blocks(weights: Tensor, grid: np.ndarray) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    # Magnitude order, removal counts per grid point, and the non-empty block boundaries.
+    order = prune.magnitude_order(weights)
+    counts = np.array([prune.num_removed(s, weights.numel()) for s in grid])
+    bounds = np.unique(np.concatenate([[0], counts]))  # block i = order[bounds[i]:bounds[i+1]]
+    return order, counts, bounds
+
+
+def _block_matrix(
+    weights: Tensor, positions: Tensor, order: Tensor, bounds: np.ndarray, cols: range, dim: int
+) -> Tensor:
+    # Columns ``cols`` of ``B``: column ``i`` is ``-w`` on the weights of block ``i``.
+    B = torch.zeros(dim, len(cols), dtype=weights.dtype, device=weights.device)
+    for c, i in enumerate(cols):
+        idx = order[bounds[i] : bounds[i + 1]]
+        B[positions[idx], c] = -weights[idx]
+    return B
+
+
+def taylor_curve_quadratic(
+    weights: Tensor,
+    sparsities: Sequence[float] | np.ndarray,
+    gradient: Tensor,
+    matmat: Matmat,
+    *,
+    positions: Tensor | None = None,
+    chunk_size: int = 64,
+) -> Curve:
+    r"""No-refit Taylor curve $g^\top\Delta(s) + \frac12\Delta(s)^\top H\Delta(s)$ on tensors.
+
+    The model-free core of :func:`taylor_curve`: the removed weights are split into the blocks
+    removed between consecutive grid points, ``matmat`` is applied to the block matrix ``B``
+    (in chunks of ``chunk_size`` columns), and the quadratic form along the grid is the diagonal
+    of the 2-D cumulative sum of the Gram matrix $B^\top H B$.
+
+    Args:
+        weights: The ``n`` prunable weights $w^*$ (flat).
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        gradient: $g$, flat, of the curvature's dimension ``D``.
+        matmat: Maps a ``(D, p)`` block to the curvature times it.
+        positions: Where the prunable weights sit among the ``D`` coordinates (default: the
+            first ``n``, i.e. ``D = n``).
+        chunk_size: Columns per call of ``matmat``.
+
+    Returns:
+        The curve, with ``cost.hvps`` the number of non-empty blocks.
+
+    Raises:
+        ValueError: On a bad grid, a gradient of the wrong size, or positions that do not fit.
+
+    Example:
+        >>> H = torch.diag(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64))
+        >>> w = torch.tensor([3.0, -1.0, 2.0], dtype=torch.float64)
+        >>> g = torch.zeros(3, dtype=torch.float64)
+        >>> c = taylor_curve_quadratic(w, [0, 1 / 3, 2 / 3, 1], g, H.__matmul__)
+        >>> c.loss_increase.tolist()  # removes w_2, then w_3, then w_1
+        [0.0, 1.0, 9.0, 13.5]
+    """
+    start = time.perf_counter()
+    grid = _check_grid(sparsities)
+    n = weights.numel()
+    dim = gradient.numel() if positions is not None else n
+    positions = torch.arange(n) if positions is None else positions.long()
+    _check_vector("gradient", gradient, dim)
+    if positions.numel() != n or (n and int(positions.max()) >= dim):
+        raise ValueError(f"positions must give one index below {dim} for each of the {n} weights")
+    order, counts, bounds = _blocks(weights, grid)
+    num_blocks = len(bounds) - 1
+    gram = torch.zeros(num_blocks, num_blocks, dtype=torch.float64)
+    passes = 0
+    # block id of each removed weight, for B^T (H B) as a segment sum
+    block_of = torch.repeat_interleave(
+        torch.arange(num_blocks), torch.as_tensor(np.diff(bounds), dtype=torch.long)
+    )
+    removed = order[: bounds[-1]]
+    for lo in range(0, num_blocks, chunk_size):
+        cols = range(lo, min(lo + chunk_size, num_blocks))
+        HB = matmat(_block_matrix(weights, positions, order, bounds, cols, dim))
+        rows = -weights[removed, None] * HB[positions[removed]]  # (num_removed, p)
+        part = torch.zeros(num_blocks, len(cols), dtype=HB.dtype, device=HB.device)
+        gram[:, cols.start : cols.stop] = part.index_add_(0, block_of, rows).double().cpu()
+        passes += 1
+    gram = 0.5 * (gram + gram.T)
+    quad = torch.cumsum(torch.cumsum(gram, 0), 1).diagonal().numpy()
+    g_block = torch.zeros(num_blocks, dtype=torch.float64).index_add_(
+        0, block_of, (-weights[removed] * gradient[positions[removed]]).double().cpu()
+    )
+    first_blocks = np.cumsum(g_block.numpy())
+    which = np.searchsorted(bounds, counts) - 1  # last block included at each grid point
+    first = np.where(which >= 0, first_blocks[np.maximum(which, 0)], 0.0)
+    second = np.where(which >= 0, 0.5 * quad[np.maximum(which, 0)], 0.0)
+    cost = PredictorCost(num_blocks, 0, passes, time.perf_counter() - start)
+    return Curve(grid, counts, first + second, first, "taylor", "custom", cost)
+
+
+def refit_curve_quadratic(
+    weights: Tensor,
+    sparsities: Sequence[float] | np.ndarray,
+    gradient: Tensor,
+    matmat: Matmat,
+    *,
+    positions: Tensor | None = None,
+    rtol: float = 1e-6,
+    maxiter: int = 1000,
+    chunk_size: int = 64,
+) -> Curve:
+    r"""Least quadratic-model increase with the kept coordinates re-fitted, by block CG.
+
+    For each grid point the coordinates not removed (kept prunable weights and, when
+    ``positions`` leaves room, every other parameter of the curvature) are free, and
+    $\min_{\delta_F}\ q(\Delta + \delta)$ with $q(x) = g^\top x + \frac12 x^\top C x$ is found by
+    conjugate gradients on $C_{FF}\,\delta_F = -(g + C\Delta)_F$ from $\delta = 0$, one CG per
+    grid point, all advanced together so that each iteration is one block product. A column
+    stops when its residual is below ``rtol`` times its right-hand side, at ``maxiter``, or when
+    $p^\top C p \le 0$ (a null direction of a semi-definite ``C``). The value is
+    $q(\Delta) - \frac12\,\delta^\top(b + r)$, read off the CG state with no extra product.
+
+    Args:
+        weights: The ``n`` prunable weights $w^*$ (flat).
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        gradient: $g$, flat, of the curvature's dimension ``D``.
+        matmat: Maps a ``(D, p)`` block to ``C`` times it; ``C`` must be positive semi-definite.
+        positions: Where the prunable weights sit among the ``D`` coordinates (default: the
+            first ``n``).
+        rtol: Relative residual at which CG stops.
+        maxiter: Most CG iterations per grid point.
+        chunk_size: Grid points solved together (columns of one block product).
+
+    Returns:
+        The refit curve; ``cg_iterations`` gives the iterations spent at each point.
+
+    Raises:
+        ValueError: On a bad grid, a gradient of the wrong size, or ``rtol``/``maxiter`` out of
+            range.
+    """
+    start = time.perf_counter()
+    grid = _check_grid(sparsities)
+    if not (0 < rtol < 1) or maxiter < 1:
+        raise ValueError(f"need 0 < rtol < 1 and maxiter >= 1, got {rtol}, {maxiter}")
+    n = weights.numel()
+    dim = gradient.numel() if positions is not None else n
+    positions = torch.arange(n) if positions is None else positions.long()
+    _check_vector("gradient", gradient, dim)
+    order = prune.magnitude_order(weights)
+    counts = np.array([prune.num_removed(s, n) for s in grid])
+    values, first, iters = np.zeros(len(grid)), np.zeros(len(grid)), np.zeros(len(grid), int)
+    cost = PredictorCost()
+    for lo in range(0, len(grid), chunk_size):
+        sl = slice(lo, min(lo + chunk_size, len(grid)))
+        x0 = torch.zeros(dim, sl.stop - sl.start, dtype=weights.dtype, device=weights.device)
+        free = torch.ones_like(x0, dtype=torch.bool)
+        for c, count in enumerate(counts[sl]):
+            idx = positions[order[:count]]
+            x0[idx, c] = -weights[order[:count]]
+            free[idx, c] = False
+        values[sl], first[sl], iters[sl], spent = _block_cg(
+            matmat, gradient, x0, free, rtol, maxiter
+        )
+        cost = cost + spent
+    cost.seconds = time.perf_counter() - start
+    return Curve(grid, counts, values, first, "refit", "custom", cost, iters)
+
+
+def _block_cg(
+    matmat: Matmat, g: Tensor, x0: Tensor, free: Tensor, rtol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, PredictorCost]:
+    # Independent CGs on the masked systems, advanced in lockstep (one block product a step).
+    p = x0.shape[1]
+    Cx0 = matmat(x0)
+    cost = PredictorCost(hvps=p, data_passes=1)
+    first = (g @ x0).double()
+    q0 = first + 0.5 * (x0 * Cx0).sum(0).double()
+    b = torch.where(free, -(g[:, None] + Cx0), torch.zeros_like(Cx0))
+    delta, r, d = torch.zeros_like(b), b.clone(), b.clone()
+    rr = (r * r).sum(0)
+    target = rtol**2 * rr
+    iters = torch.zeros(p, dtype=torch.long)
+    active = rr > target
+    for _ in range(maxiter):
+        cols = torch.nonzero(active).flatten()
+        if cols.numel() == 0:
+            break
+        Cd = torch.where(free[:, cols], matmat(d[:, cols]), 0.0)
+        cost.hvps += cols.numel()
+        cost.data_passes += 1
+        dCd = (d[:, cols] * Cd).sum(0)
+        ok = dCd > 0
+        alpha = torch.where(ok, rr[cols] / torch.where(ok, dCd, 1.0), 0.0)
+        delta[:, cols] += alpha * d[:, cols]
+        r[:, cols] -= alpha * Cd
+        rr_new = (r[:, cols] * r[:, cols]).sum(0)
+        d[:, cols] = r[:, cols] + (rr_new / torch.where(rr[cols] > 0, rr[cols], 1.0)) * d[:, cols]
+        rr[cols] = rr_new
+        iters[cols] += 1
+        active[cols] = ok & (rr_new > target[cols])
+    values = q0 - 0.5 * (delta * (b + r)).sum(0).double()
+    return values.cpu().numpy(), first.cpu().numpy(), iters.numpy(), cost
+
+
+# --------------------------------------------------------------------------------------------
+# networks: parameters, gradient and curvature products
+
+
+@dataclass
+class _Setup:
+    weights: Tensor  # prunable weights, flat
+    positions: Tensor  # their coordinates among the curvature's D
+    gradient: Tensor  # (D,)
+    matmat: Matmat
+    curvature: str
+    cost: PredictorCost
+
+
+def _batches(data: Dataset | Iterable, dtype: torch.dtype, device: torch.device) -> list:
+    from pnlib import train
+
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], Tensor):
+        data = [data]
+    elif isinstance(data, Dataset):
+        data = train.make_loader(data, 1024, shuffle=False)
+    out = []
+    for X, y in data:
+        X = X.to(device)
+        out.append((X.to(dtype) if X.is_floating_point() else X, y.to(device)))
+    if not out:
+        raise ValueError("the data are empty")
+    return out
+
+
+def _loss_module(loss_fn: Any) -> nn.Module:
+    if loss_fn is None or loss_fn is nn.functional.cross_entropy:
+        return nn.CrossEntropyLoss()
+    if isinstance(loss_fn, nn.Module) and getattr(loss_fn, "reduction", None) == "mean":
+        return loss_fn
+    raise ValueError(
+        "the GGN needs a loss module with reduction='mean' (e.g. nn.CrossEntropyLoss()), "
+        f"or None / nn.functional.cross_entropy; got {loss_fn!r}"
+    )
+
+
+def _param_names(model: nn.Module, params: str) -> list[str]:
+    _check_choice("params", params, PARAMS)
+    if params == "prunable":
+        return list(models.prunable_parameters(model))
+    return [name for name, p in model.named_parameters() if p.requires_grad]
+
+
+def _setup(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    *,
+    params: str,
+    curvature: str,
+    gradient: Tensor | None,
+    hvp: Matmat | None,
+    dtype: torch.dtype | None,
+) -> _Setup:
+    # Flatten the parameters, locate the prunable weights, build ``g`` and the product.
+    from pnlib.hessian import HessianOperator
+
+    _check_choice("params", params, PARAMS)
+    _check_choice("curvature", curvature, CURVATURES)
+    start = time.perf_counter()
+    loss = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    op = HessianOperator(model, loss, data, params=params, dtype=dtype)
+    named = dict(model.named_parameters())
+    offsets = dict(zip(op.names, np.cumsum([0] + [named[n].numel() for n in op.names])))
+    prunable = models.prunable_parameters(model)
+    positions = torch.cat(
+        [torch.arange(offsets[n], offsets[n] + p.numel()) for n, p in prunable.items()]
+    )
+    weights = torch.cat([p.detach().reshape(-1) for p in prunable.values()]).to(op.dtype)
+    cost = PredictorCost()
+    if gradient is None:
+        gradient = op.gradient_and_loss()[0]
+        cost.gradients, cost.data_passes = 1, 1
+    gradient = _check_vector("gradient", gradient.to(weights), op.shape[0])
+    if hvp is not None:
+        matmat, kind = hvp, "custom"
+    elif curvature == "hessian":
+        matmat, kind = op.__matmul__, "hessian"
+    else:
+        matmat, kind = _ggn_matmat(model, loss, data, op.names, op.dtype), "ggn"
+    cost.seconds = time.perf_counter() - start
+    return _Setup(weights, positions, gradient, matmat, kind, cost)
+
+
+def _ggn_matmat(
+    model: nn.Module, loss_fn: Any, data: Any, names: list[str], dtype: torch.dtype
+) -> Matmat:
+    # Curvlinops' GGN operator on the named parameters of a copy of ``model`` in ``dtype``.
+    from curvlinops import GGNLinearOperator
+
+    net = copy.deepcopy(model).eval().to(dtype)
+    named = dict(net.named_parameters())
+    batches = _batches(data, dtype, named[names[0]].device)
+    op = GGNLinearOperator(
+        net,
+        _loss_module(loss_fn),
+        [named[n] for n in names],
+        batches,
+        check_deterministic=False,
+        num_data=sum(len(y) for _, y in batches),
+    )
+    return lambda V: op @ V.to(dtype)
+
+
+def _with_setup_cost(curve: Curve, setup: _Setup) -> Curve:
+    curve.curvature = setup.curvature
+    curve.cost = curve.cost + setup.cost
+    return curve
+
+
+# --------------------------------------------------------------------------------------------
+# public predictors on networks
+
+
+def taylor_curve(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    sparsities: Sequence[float] | np.ndarray,
+    *,
+    gradient: Tensor | None = None,
+    hvp: Matmat | None = None,
+    params: str = "prunable",
+    curvature: str = "hessian",
+    dtype: torch.dtype | None = None,
+    chunk_size: int = 64,
+) -> Curve:
+    r"""Second-order Taylor prediction of the loss increase along the magnitude-pruning path.
+
+    $\Delta L(s) \approx g^\top\Delta(s) + \frac12\Delta(s)^\top H\Delta(s)$, with no re-fitting
+    of the kept weights (module docstring). Costs one gradient (unless given) and one product
+    per non-empty block between grid points.
+
+    Args:
+        model: The trained network (not modified; a copy is used).
+        loss_fn: Batch-mean data loss ``(outputs, targets) -> scalar``; ``None`` for
+            cross-entropy. Without the $\ell_1$ term: $g$ is the data loss's gradient.
+        data: The training set (a Dataset, or a list of ``(inputs, targets)`` batches).
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        gradient: $g$ over the chosen parameters (computed when ``None``).
+        hvp: A product ``(D, p) -> (D, p)`` to use instead of the Hessian (e.g. a GGN).
+        params: Coordinates of the curvature: ``"prunable"`` (conv/linear weights) or
+            ``"all"``. Both give the same curve, since only prunable weights move.
+        curvature: ``"hessian"`` or ``"ggn"`` when ``hvp`` is not given.
+        dtype: Compute in this dtype (e.g. ``torch.float64``); default the model's.
+        chunk_size: Columns per block product.
+
+    Returns:
+        The curve; its ``cost`` includes the gradient.
+
+    Raises:
+        ValueError: On a bad grid, an unknown ``params`` or ``curvature``, or a gradient of the
+            wrong size.
+    """
+    _check_grid(sparsities)
+    setup = _setup(
+        model,
+        loss_fn,
+        data,
+        params=params,
+        curvature=curvature,
+        gradient=gradient,
+        hvp=hvp,
+        dtype=dtype,
+    )
+    curve = taylor_curve_quadratic(
+        setup.weights,
+        sparsities,
+        setup.gradient,
+        setup.matmat,
+        positions=setup.positions,
+        chunk_size=chunk_size,
+    )
+    return _with_setup_cost(curve, setup)
+
+
+def taylor_limit(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    sparsities: Sequence[float] | np.ndarray,
+    eps: float,
+    **kwargs: Any,
+) -> Prediction:
+    r"""The largest grid sparsity whose no-refit Taylor increase is at most ``eps``.
+
+    Args:
+        model: The trained network.
+        loss_fn: Batch-mean data loss, or ``None`` for cross-entropy.
+        data: The training set.
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        eps: Allowed loss increase $\epsilon > 0$.
+        **kwargs: Passed to :func:`taylor_curve`.
+
+    Returns:
+        The prediction (``nan`` sparsity if no grid point qualifies) and its curve.
+    """
+    eps = _check_eps(eps)
+    curve = taylor_curve(model, loss_fn, data, sparsities, **kwargs)
+    return Prediction(curve.limit(eps), eps, curve.cost, curve)
+
+
+def refit_curve(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    sparsities: Sequence[float] | np.ndarray,
+    *,
+    gradient: Tensor | None = None,
+    hvp: Matmat | None = None,
+    params: str = "all",
+    rtol: float = 1e-4,
+    maxiter: int = 500,
+    dtype: torch.dtype | None = None,
+    chunk_size: int = 64,
+) -> Curve:
+    r"""Least quadratic-model loss increase with the kept weights re-fitted, at each sparsity.
+
+    The curvature is the generalised Gauss-Newton matrix (positive semi-definite) unless ``hvp``
+    is given. Costs one gradient, one product per grid point for $C\Delta$, and one per CG
+    iteration per grid point.
+
+    Args:
+        model: The trained network (not modified).
+        loss_fn: Batch-mean data loss module with ``reduction='mean'``, or ``None`` for
+            cross-entropy.
+        data: The training set.
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        gradient: $g$ over the chosen parameters (computed when ``None``).
+        hvp: A positive semi-definite product ``(D, p) -> (D, p)`` to use instead of the GGN.
+        params: ``"all"`` (biases are re-fitted too) or ``"prunable"`` (biases stay).
+        rtol: Relative residual at which CG stops.
+        maxiter: Most CG iterations per point.
+        dtype: Compute in this dtype; default the model's.
+        chunk_size: Grid points solved together.
+
+    Returns:
+        The refit curve.
+    """
+    _check_grid(sparsities)
+    setup = _setup(
+        model,
+        loss_fn,
+        data,
+        params=params,
+        curvature="ggn",
+        gradient=gradient,
+        hvp=hvp,
+        dtype=dtype,
+    )
+    curve = refit_curve_quadratic(
+        setup.weights,
+        sparsities,
+        setup.gradient,
+        setup.matmat,
+        positions=setup.positions,
+        rtol=rtol,
+        maxiter=maxiter,
+        chunk_size=chunk_size,
+    )
+    return _with_setup_cost(curve, setup)
+
+
+def refit_limit(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    sparsities: Sequence[float] | np.ndarray,
+    eps: float,
+    *,
+    gradient: Tensor | None = None,
+    hvp: Matmat | None = None,
+    params: str = "all",
+    num_coarse: int = 9,
+    points_per_round: int = 3,
+    rtol: float = 1e-4,
+    maxiter: int = 500,
+    dtype: torch.dtype | None = None,
+) -> Prediction:
+    r"""The largest grid sparsity whose refit increase is at most ``eps``, found by bisection.
+
+    The refit increase is non-decreasing in $s$ (nested supports: a sparser point is feasible
+    for fewer kept weights), so the crossing is bracketed on ``num_coarse`` evenly spaced grid
+    points and narrowed by rounds of ``points_per_round`` interior points (solved together)
+    until two neighbouring grid points bracket it. Cost: about
+    ``(num_coarse + points_per_round * rounds) * (1 + CG iterations)`` products.
+
+    Args:
+        model: The trained network (not modified).
+        loss_fn: Batch-mean data loss module, or ``None`` for cross-entropy.
+        data: The training set.
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        eps: Allowed loss increase $\epsilon > 0$.
+        gradient: $g$ over the chosen parameters (computed when ``None``).
+        hvp: A positive semi-definite product to use instead of the GGN.
+        params: ``"all"`` or ``"prunable"`` (which coordinates may be re-fitted besides kept
+            weights).
+        num_coarse: Grid points of the first round (at least 2).
+        points_per_round: Points per bisection round (at least 1).
+        rtol: Relative residual at which CG stops.
+        maxiter: Most CG iterations per point.
+        dtype: Compute in this dtype; default the model's.
+
+    Returns:
+        The prediction (``nan`` if even the first grid point exceeds ``eps``) and the points
+        evaluated.
+
+    Raises:
+        ValueError: On a bad grid, ``eps``, ``num_coarse < 2`` or ``points_per_round < 1``.
+    """
+    grid, eps = _check_grid(sparsities), _check_eps(eps)
+    if num_coarse < 2 or points_per_round < 1:
+        raise ValueError(
+            f"need num_coarse >= 2 and points_per_round >= 1, got {num_coarse}, {points_per_round}"
+        )
+    start = time.perf_counter()
+    setup = _setup(
+        model,
+        loss_fn,
+        data,
+        params=params,
+        curvature="ggn",
+        gradient=gradient,
+        hvp=hvp,
+        dtype=dtype,
+    )
+    seen: dict[int, tuple[float, float, int]] = {}
+    cost = setup.cost
+
+    def evaluate(indices: np.ndarray) -> None:
+        nonlocal cost
+        todo = np.array(sorted(set(indices.tolist()) - set(seen)), dtype=int)
+        if todo.size == 0:
+            return
+        c = refit_curve_quadratic(
+            setup.weights,
+            grid[todo],
+            setup.gradient,
+            setup.matmat,
+            positions=setup.positions,
+            rtol=rtol,
+            maxiter=maxiter,
+        )
+        cost = cost + c.cost
+        for k, i in enumerate(todo):
+            seen[int(i)] = (c.loss_increase[k], c.first_order[k], int(c.cg_iterations[k]))
+
+    coarse = np.unique(np.linspace(0, len(grid) - 1, num_coarse).round().astype(int))
+    evaluate(coarse)
+    lo, hi = _bracket(coarse, seen, eps)
+    while lo is not None and hi is not None and hi - lo > 1:
+        inner = np.unique(np.linspace(lo, hi, points_per_round + 2).round().astype(int)[1:-1])
+        evaluate(inner)
+        lo, hi = _bracket(np.array(sorted(i for i in seen if lo <= i <= hi)), seen, eps)
+    keys = np.array(sorted(seen))
+    rows = np.array([seen[int(i)] for i in keys])
+    curve = Curve(
+        grid[keys],
+        np.array([prune.num_removed(s, setup.weights.numel()) for s in grid[keys]]),
+        rows[:, 0],
+        rows[:, 1],
+        "refit",
+        setup.curvature,
+        cost,
+        rows[:, 2].astype(int),
+    )
+    curve.cost.seconds = time.perf_counter() - start
+    found = float("nan") if lo is None else float(grid[lo])
+    return Prediction(found, eps, curve.cost, curve)
+
+
+def _bracket(indices: np.ndarray, seen: dict, eps: float) -> tuple[int | None, int | None]:
+    # Last evaluated index meeting ``eps`` and the next evaluated index after it.
+    ok = [i for i in indices if seen[int(i)][0] <= eps]
+    if not ok:
+        return None, None
+    lo = int(max(ok))
+    later = [int(i) for i in indices if i > lo]
+    return lo, (min(later) if later else None)
+
+
+# --------------------------------------------------------------------------------------------
+# comparison of all predictors with the actual limits
+
+
+@dataclass
+class Comparison:
+    """Every predictor of the pruning limit beside the measured limits, with costs.
+
+    Attributes:
+        predicted: Predicted sparsity per predictor: ``"paper"``, ``"paper_lower"``,
+            ``"paper_upper"``, ``"taylor"`` (no refit, Hessian), ``"refit"`` (GGN).
+        actual: Measured limit per criterion: ``"accuracy"``, ``"tolerance"``, ``"loss"``.
+        costs: Cost per predictor (``"paper"`` counts the products spent on the spectrum).
+        eps: The allowed loss increase used by every predictor and the loss criterion.
+        details: The curves, the paper's full result and the sweep, for plots.
+    """
+
+    predicted: dict[str, float]
+    actual: dict[str, float]
+    costs: dict[str, PredictorCost]
+    eps: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def errors(self, criterion: str = "loss") -> dict[str, float]:
+        """``predicted - actual`` per predictor, against one criterion's actual limit.
+
+        Args:
+            criterion: ``"accuracy"``, ``"tolerance"`` or ``"loss"``.
+
+        Returns:
+            Signed errors in sparsity (positive: the predictor is optimistic).
+
+        Raises:
+            ValueError: If the criterion is unknown.
+        """
+        _check_choice("criterion", criterion, prune.CRITERIA)
+        return {k: v - self.actual[criterion] for k, v in self.predicted.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no curves).
+
+        Returns:
+            Predictions, actual limits, errors against each criterion, costs and ``eps``.
+        """
+        return {
+            "eps": self.eps,
+            "predicted": dict(self.predicted),
+            "actual": dict(self.actual),
+            "errors": {c: self.errors(c) for c in prune.CRITERIA},
+            "costs": {k: vars(v).copy() for k, v in self.costs.items()},
+        }
+
+
+def compare(
+    model: nn.Module,
+    loss_fn: Any,
+    train_data: Dataset,
+    test_data: Dataset,
+    sparsities: Sequence[float] | np.ndarray,
+    *,
+    eps: float | None = None,
+    spectrum: Any = None,
+    sweep: prune.SweepResult | None = None,
+    tolerance: float = 0.01,
+    dtype: torch.dtype | None = torch.float64,
+    refit_kwargs: dict[str, Any] | None = None,
+) -> Comparison:
+    r"""All predictors of the pruning limit and the three actual limits, on one trained network.
+
+    * the paper's fixed point with its lower and upper bounds
+      (:func:`pnlib.bounds.predicted_sparsity`) from ``spectrum``, the Hessian spectrum over the
+      prunable weights (when ``None``, the exact spectrum of the dense Hessian over the prunable
+      weights, which costs ``D`` products and an ``eigh``; only for small networks);
+    * the no-refit Taylor limit (Hessian) and the refit limit (GGN), :func:`taylor_limit` and
+      :func:`refit_limit`, on ``sparsities``;
+    * the actual limits of one-shot magnitude pruning by the accuracy, tolerance and loss
+      criteria (:func:`pnlib.prune.actual_limit`) from ``sweep``, or from a new sweep on
+      ``sparsities`` (which must then start at 0).
+
+    Args:
+        model: The trained network (not modified).
+        loss_fn: Batch-mean data loss, or ``None`` for cross-entropy.
+        train_data: Training set (the curvature, $\epsilon$ and the loss criterion use it).
+        test_data: Test set (the accuracy criteria).
+        sparsities: Strictly increasing grid of fractions removed, starting at 0.
+        eps: Allowed loss increase; default the standard deviation of the batch losses
+            (batches of 128), as in the paper's code.
+        spectrum: Exact eigenvalues or an SLQ result for the paper's predictor.
+        sweep: A sweep of ``model`` with ``train_loss`` and ``test_accuracy``.
+        tolerance: Accuracy drop of the tolerance criterion.
+        dtype: Dtype of the curvature computations (float64 by default).
+        refit_kwargs: Extra arguments of :func:`refit_limit`.
+
+    Returns:
+        The comparison.
+
+    Raises:
+        ValueError: If ``eps <= 0``, the grid is bad, or ``spectrum`` is ``None`` for a network
+            with more than 10,000 prunable weights.
+    """
+    from pnlib import bounds, train
+    from pnlib import spectrum as spectra
+
+    grid = _check_grid(sparsities)
+    if eps is None:
+        eps = float(train.batch_losses(model, train_data, loss_fn=loss_fn).std())
+    eps = _check_eps(eps)
+    weights = prune.flat_prunable(model)
+    costs: dict[str, PredictorCost] = {}
+    if spectrum is None:
+        if weights.numel() > 10_000:
+            raise ValueError("pass a spectrum (e.g. from SLQ) for networks above 10,000 weights")
+        start = time.perf_counter()
+        H = _dense(model, loss_fn, train_data, dtype)
+        spectrum = spectra.from_eigenvalues(np.linalg.eigvalsh(H))
+        costs["paper"] = PredictorCost(weights.numel(), 0, 1, time.perf_counter() - start)
+    else:
+        costs["paper"] = PredictorCost(int(getattr(spectrum, "num_matvecs", 0)))
+    start = time.perf_counter()
+    paper = bounds.predicted_sparsity(weights.double().numpy(), spectrum, eps)
+    costs["paper"].seconds += time.perf_counter() - start
+    taylor = taylor_limit(model, loss_fn, train_data, grid, eps, dtype=dtype)
+    refit = refit_limit(model, loss_fn, train_data, grid, eps, dtype=dtype, **(refit_kwargs or {}))
+    costs.update(taylor=taylor.cost, refit=refit.cost)
+    if sweep is None:
+        measure = train.measure_on({"train": train_data, "test": test_data}, loss_fn=loss_fn)
+        sweep = prune.sweep(model, grid, measure)
+    actual = {c: prune.actual_limit(sweep, c, tolerance=tolerance, eps=eps) for c in prune.CRITERIA}
+    predicted = {
+        "paper": float(paper.estimate),
+        "paper_lower": float(paper.lower),
+        "paper_upper": float(paper.upper),
+        "taylor": taylor.sparsity,
+        "refit": refit.sparsity,
+    }
+    details = {"paper": paper, "taylor": taylor, "refit": refit, "sweep": sweep}
+    return Comparison(predicted, actual, costs, eps, details)
+
+
+def _dense(model: nn.Module, loss_fn: Any, data: Dataset, dtype: torch.dtype | None) -> np.ndarray:
+    # The dense Hessian over the prunable weights, symmetrised.
+    from pnlib.hessian import exact_hessian
+
+    loss = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    H = exact_hessian(model, loss, data, params="prunable", dtype=dtype or torch.float64)
+    H = H.double().cpu().numpy()
+    return 0.5 * (H + H.T)
