@@ -8,7 +8,8 @@ and the tests always run:
   standardised with the training set's mean and standard deviation;
 - ``"mnist1d"``: MNIST-1D (Greydanus 2020), generated procedurally by the ``mnist1d`` package
   with its default arguments (5,000 sequences of length 40, seed 42, 4,000 for training), shaped
-  ``(1, 40)`` so that both an MLP (which flattens) and a ``Conv1d`` network take it.
+  ``(1, 40)`` so that both an MLP (which flattens) and a ``Conv1d`` network take it. The arrays
+  are cached under the data folder (:func:`mnist1d_cache_path`) after the first generation.
 
 The paper's datasets are read from disk (``root``, else ``PNLIB_DATA``, else ``<project>/data``;
 see :func:`pnlib.paths.data_root`):
@@ -28,11 +29,13 @@ When the files are missing and cannot be downloaded, :func:`load` raises
 from __future__ import annotations
 
 import functools
+import io
 import os
 import random
 import socket
 import threading
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +45,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from pnlib.paths import data_root
+from pnlib.paths import atomic_write_bytes, data_root
 
 DATASETS = ("digits", "mnist1d", "cifar10", "cifar100", "tinyimagenet")
 """Names accepted by :func:`load` and :func:`info`."""
@@ -192,8 +195,8 @@ def load(
 
     Args:
         name: One of :data:`DATASETS`.
-        root: Folder holding the paper's datasets (see :func:`pnlib.paths.data_root`); ignored for
-            the embedded ones.
+        root: Folder holding the paper's datasets (see :func:`pnlib.paths.data_root`); for
+            MNIST-1D, where its generated arrays are cached; unused for the digits.
         train: The training split if True, else the test split (TinyImageNet: the validation
             split, whose labels are public).
         download: For CIFAR: ``None`` downloads only if the files are missing and the server
@@ -215,7 +218,7 @@ def load(
     if key == "digits":
         return _digits(train)
     if key == "mnist1d":
-        return _mnist1d(train)
+        return _mnist1d(train, root)
     folder = data_root(root)
     if key in ("cifar10", "cifar100"):
         return _cifar(key, folder, train, download)
@@ -265,35 +268,79 @@ def _digits(train: bool) -> TensorDataset:
     return TensorDataset(torch.tensor(x), torch.tensor(y))
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist1d_arrays() -> dict[str, np.ndarray]:
-    """Generate MNIST-1D once per process (about a second), leaving the global RNGs untouched.
+MNIST1D_KEYS = ("x", "y", "x_test", "y_test")
+
+
+def mnist1d_cache_path(root: str | os.PathLike | None = None) -> Path:
+    """Return the file that caches the generated MNIST-1D arrays.
+
+    It sits under :func:`pnlib.paths.data_root` and its name records the seed and the version of
+    the ``mnist1d`` package, so a new version of the generator never reads stale arrays.
+
+    Args:
+        root: Data folder, as for :func:`load`.
 
     Returns:
-        The package's dictionary with keys ``x``, ``y``, ``x_test``, ``y_test``.
+        ``<data root>/mnist1d/mnist1d-seed<seed>-v<version>.npz`` (it may not exist).
     """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("mnist1d")
+    except PackageNotFoundError:  # pragma: no cover - imported from a source checkout
+        package = "unknown"
+    return data_root(root) / "mnist1d" / f"mnist1d-seed{MNIST1D_SEED}-v{package}.npz"
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist1d_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read MNIST-1D from the cache file, or generate it (about a second) and cache it.
+
+    Generation leaves numpy's and Python's global RNGs as they were. The cache is written
+    atomically; a damaged cache is regenerated, and a read-only folder only skips the write.
+
+    Args:
+        path: The cache file (:func:`mnist1d_cache_path`).
+
+    Returns:
+        The arrays ``x``, ``y`` (training) and ``x_test``, ``y_test``.
+    """
+    try:
+        with np.load(path) as stored:
+            return {key: stored[key] for key in MNIST1D_KEYS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        pass  # missing or damaged: generate
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
     args.seed = MNIST1D_SEED
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
-        return make_dataset(args)  # seeds numpy's and Python's global RNGs: restored below
+        generated = make_dataset(args)  # seeds numpy's and Python's global RNGs: restored below
     finally:
         np.random.set_state(np_state)
         random.setstate(py_state)
+    arrays = {key: np.asarray(generated[key]) for key in MNIST1D_KEYS}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError:
+        pass  # read-only data folder: keep the arrays in memory only
+    return arrays
 
 
-def _mnist1d(train: bool) -> TensorDataset:
+def _mnist1d(train: bool, root: str | os.PathLike | None) -> TensorDataset:
     """Return a split of MNIST-1D with inputs of shape ``(1, 40)``.
 
     Args:
         train: Training split if True.
+        root: Data folder that holds the cache.
 
     Returns:
         The split.
     """
-    arrays = _mnist1d_arrays()
+    arrays = _mnist1d_arrays(mnist1d_cache_path(root))
     x, y = (arrays["x"], arrays["y"]) if train else (arrays["x_test"], arrays["y_test"])
     inputs = torch.tensor(np.asarray(x, dtype=np.float32)).unsqueeze(1)
     return TensorDataset(inputs, torch.tensor(np.asarray(y, dtype=np.int64)))

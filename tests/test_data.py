@@ -103,15 +103,18 @@ def test_digits_split_is_deterministic_and_copied():
 
 
 @pytest.mark.slow
-def test_mnist1d_matches_the_package_and_keeps_global_rng():
+def test_mnist1d_matches_the_package_caches_and_keeps_global_rng(tmp_path, monkeypatch):
     from mnist1d.data import get_dataset_args, make_dataset
 
-    data._mnist1d_arrays.cache_clear()
+    monkeypatch.setenv("PNLIB_DATA", str(tmp_path))
+    cache = data.mnist1d_cache_path()
+    assert cache.parent == tmp_path / "mnist1d" and not cache.exists()
     np.random.seed(7)
     expected_next = np.random.rand()
     np.random.seed(7)
-    train, test = data.load("mnist1d"), data.load("mnist1d", train=False)
+    train, test = data.load("mnist1d"), data.load("mnist1d", train=False)  # generates
     assert np.random.rand() == expected_next  # the generator's global seeding was undone
+    assert cache.is_file() and not list(cache.parent.glob(".*.tmp"))
     reference = make_dataset(get_dataset_args())  # default args, seed 42
     meta = data.info("mnist1d")
     for split, xs, ys, n in (
@@ -122,6 +125,14 @@ def test_mnist1d_matches_the_package_and_keeps_global_rng():
         assert x.shape == (n, 1, 40) and x.dtype == torch.float32 and y.dtype == torch.int64
         np.testing.assert_array_equal(x[:, 0].numpy(), xs.astype(np.float32))
         np.testing.assert_array_equal(y.numpy(), ys)
+
+    data._mnist1d_arrays.cache_clear()
+    np.testing.assert_array_equal(data.load("mnist1d").tensors[0], train.tensors[0])  # from disk
+    cache.write_bytes(b"damaged")  # a damaged cache is regenerated and rewritten
+    data._mnist1d_arrays.cache_clear()
+    np.testing.assert_array_equal(data.load("mnist1d").tensors[0], train.tensors[0])
+    with np.load(cache) as stored:
+        np.testing.assert_array_equal(stored["y_test"], reference["y_test"])
 
 
 # ---------------------------------------------------------------------------- helpers
