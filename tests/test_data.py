@@ -5,7 +5,6 @@ import hashlib
 import pickle
 import socket
 import tarfile
-import time
 import warnings
 
 import numpy as np
@@ -292,17 +291,17 @@ def test_cifar_wrong_checksums_are_reported(tmp_path, offline):
 )
 def test_missing_root_raises_clear_error_quickly(tmp_path, offline, key, expected):
     root = tmp_path / "nothing-here"
-    start = time.perf_counter()
     with pytest.raises(data.DatasetNotFoundError) as info:
         data.load(key, root=root)
-    elapsed = time.perf_counter() - start
     assert isinstance(info.value, FileNotFoundError)
     message = str(info.value)
     assert str(root) in message and "PNLIB_DATA" in message
     for piece in expected:
         assert piece in message
-    assert elapsed < 30  # generous: the point is "no download attempt", not speed
+    # the network was probed once for CIFAR (and found missing), never for TinyImageNet, and
+    # nothing was downloaded or written
     assert len(offline) == (1 if key.startswith("cifar") else 0)
+    assert not root.exists()
 
 
 def test_missing_root_reads_pnlib_data(tmp_path, monkeypatch, offline):
