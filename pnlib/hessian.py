@@ -9,9 +9,8 @@ $$
 
 where $\bar\ell_b$ is the mean loss of batch $b$. Every product $Hv$ is one pass over the data:
 per batch, forward-over-reverse differentiation (``torch.func.jvp`` of the reverse-mode gradient,
-with ``torch.func.functional_call``; the gradient is taken with ``jacrev``, which for a scalar loss
-is ``grad``, because ``grad`` under ``jvp`` and ``vmap`` trips over ``mse_loss``'s zero tensors)
-gives $\nabla^2\bar\ell_b\,v$, weighted by $|b|/N$, so uneven
+with ``torch.func.functional_call``; ``grad``, or ``jacrev`` where ``grad`` under ``jvp`` trips
+over ``mse_loss``'s zero tensors) gives $\nabla^2\bar\ell_b\,v$, weighted by $|b|/N$, so uneven
 batches are weighted exactly. A block of $k$ vectors goes through the data once: the tangent of
 the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward and backward pass of the
 primal are shared by all $k$ columns.
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, jacrev, jvp, vmap
+from torch.func import functional_call, grad, jacrev, jvp, vmap
 from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
@@ -146,6 +145,10 @@ class HessianOperator:
             memory; larger blocks then take several passes). Default: no limit.
         distributed: Shard the batches over the ``torch.distributed`` ranks and ``all_reduce``
             the products. Default: whenever ``torch.distributed`` is initialised.
+        method: ``"forward-over-reverse"`` (default; ``jvp`` of the gradient, ``vmap`` over a
+            block) or ``"reverse-over-reverse"`` (double backward as in PyHessian; a block
+            reuses one first-backward graph for all its columns). Both give the same operator;
+            the benchmark ``bench_hvp.py`` says which is faster where.
 
     Attributes:
         names: Names of the parameters, in the order of the flat vectors.
@@ -154,7 +157,7 @@ class HessianOperator:
 
     Raises:
         ValueError: If the data is empty, the loss reduction is not mean or sum, ``dtype`` is
-            not floating, or ``params`` is invalid.
+            not floating, ``method`` is unknown, or ``params`` is invalid.
         TypeError: If ``data`` is none of the accepted kinds.
 
     Example:
@@ -182,7 +185,14 @@ class HessianOperator:
         batch_size: int | None = None,
         max_columns: int | None = None,
         distributed: bool | None = None,
+        method: str = "forward-over-reverse",
     ) -> None:
+        if method not in ("forward-over-reverse", "reverse-over-reverse"):
+            raise ValueError(
+                f"method must be 'forward-over-reverse' or 'reverse-over-reverse', got {method!r}"
+            )
+        self.method = method
+        self._use_jacrev = False
         reduction = getattr(loss_fn, "reduction", "mean")
         if reduction not in ("mean", "sum"):
             raise ValueError(f"loss_fn reduction must be 'mean' or 'sum', got {reduction!r}")
@@ -332,6 +342,42 @@ class HessianOperator:
         single = v.ndim == 1
         return (v[:, None] if single else v).to(self._device, self._dtype), single
 
+    def _batch_products(
+        self,
+        primals: tuple[Tensor, ...],
+        consts: dict[str, Tensor],
+        x: Tensor,
+        y: Tensor,
+        tangents: tuple[Tensor, ...],
+    ) -> tuple[Tensor, ...]:
+        # Hessian of one batch's loss times k tangents given as (k, *shape) tensors
+        loss = self._batch_loss(consts, x, y)
+        argnums = tuple(range(len(primals)))
+        k = tangents[0].shape[0]
+        if self.method == "reverse-over-reverse":
+            with torch.enable_grad():
+                ps = [p.detach().requires_grad_() for p in primals]
+                gs = torch.autograd.grad(loss(*ps), ps, create_graph=True)
+                cols = [
+                    torch.autograd.grad(gs, ps, [t[i] for t in tangents], retain_graph=i < k - 1)
+                    for i in range(k)
+                ]
+            return tuple(torch.stack([c[j] for c in cols]) for j in range(len(ps)))
+        try:
+            g = (jacrev if self._use_jacrev else grad)(loss, argnums=argnums)
+            if k == 1:  # no vmap: its batching rules (grouped convolutions) cost more than one lane
+                return tuple(t[None] for t in jvp(g, primals, tuple(t[0] for t in tangents))[1])
+
+            def hvp(*vs: Tensor) -> tuple[Tensor, ...]:
+                return jvp(g, primals, vs)[1]
+
+            return vmap(hvp, randomness="same")(*tangents)
+        except RuntimeError as err:
+            if self._use_jacrev or "ZeroTensor" not in str(err):
+                raise
+            self._use_jacrev = True  # grad under jvp trips over mse_loss's zero tensors
+            return self._batch_products(primals, consts, x, y, tangents)
+
     def _matmat(self, V: Tensor) -> Tensor:
         k = V.shape[1]
         out = torch.zeros(self._dim, k, dtype=self._dtype, device=self._device)
@@ -345,12 +391,7 @@ class HessianOperator:
                 acc = [torch.zeros_like(t) for t in tangents]
                 for xb, yb in self._local_batches():
                     x, y = self._to_device(xb, yb)
-                    g = jacrev(self._batch_loss(consts, x, y), argnums=tuple(range(len(primals))))
-
-                    def hvp(*vs: Tensor, g: Callable = g) -> tuple[Tensor, ...]:
-                        return jvp(g, primals, vs)[1]
-
-                    prods = vmap(hvp, randomness="same")(*tangents)
+                    prods = self._batch_products(primals, consts, x, y, tangents)
                     w = self._weight(int(x.shape[0]))
                     for a, p in zip(acc, prods):
                         a.add_(p, alpha=w)

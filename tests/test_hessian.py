@@ -66,11 +66,12 @@ def rel(a, b):
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 @pytest.mark.parametrize("loss", ["ce", "mse"])
-def test_hvp_matches_exact_hessian(kind, loss):
+@pytest.mark.parametrize("method", ["forward-over-reverse", "reverse-over-reverse"])
+def test_hvp_matches_exact_hessian(kind, loss, method):
     model, loss_fn, x, y, batches = make_case(kind, loss)
     names = select_parameters(model)
     H = reference_hessian(model, loss_fn, x, y, names)
-    op = HessianOperator(model, loss_fn, batches)
+    op = HessianOperator(model, loss_fn, batches, method=method)
     d = op.shape[0]
     assert H.shape == (d, d)
     g = torch.Generator().manual_seed(1)
@@ -197,6 +198,8 @@ def test_bad_arguments():
         HessianOperator(model, nn.CrossEntropyLoss(reduction="none"), batches)
     with pytest.raises(ValueError, match="floating"):
         HessianOperator(model, loss_fn, batches, dtype=torch.int64)
+    with pytest.raises(ValueError, match="reverse-over-reverse"):
+        HessianOperator(model, loss_fn, batches, method="finite-difference")
     with pytest.raises(TypeError, match="Dataset"):
         HessianOperator(model, loss_fn, 3)
     op = HessianOperator(model, loss_fn, batches)
