@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pnlib import geometry
 from pnlib.prune import check_sparsity, num_removed
 from pnlib.spectrum import SLQResult, from_eigenvalues, trace_of
 
@@ -337,7 +338,7 @@ def akf_slack(dim: int, eta: float) -> float:
         raise ValueError(f"eta must be in (0, 1), got {eta}")
     if dim < 1:
         raise ValueError(f"dim must be >= 1, got {dim}")
-    return math.sqrt(8 * math.log(4 / eta)) / math.sqrt(dim)
+    return geometry.kinematic_slack(dim, eta) / dim
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,9 @@ def predicted_sparsity(
             return _removable(spec, rn(s), eps, negative, z)[0]
         if s <= 0.0:
             return 1.0
+        if s >= 1.0:  # no support left: increase (1/2) R^2 mean(lambda), the limit of the form
+            mean = (1 - z) * trace_of(lambda lam: _curvature(lam, negative), spec)[0]
+            return 1.0 if 0.5 * rn(1.0) ** 2 * mean <= eps else 0.0
         return _removable(spec, rn(s), eps, negative, z, ratio=(1.0 - s) / s)[0]
 
     def b2max(s: float) -> float:
