@@ -789,7 +789,7 @@ TRAIN_PARAMETERS = {
 }
 """Notebook parameters of chapter 08 that map onto :class:`pnlib.train.TrainConfig` fields."""
 
-NOTEBOOK_ONLY = ("SAVE_RESULTS", "SAVE_FIGS", "RESUME")
+NOTEBOOK_ONLY = ("SAVE_RESULTS", "SAVE_FIGS", "RESUME", "DEMO_EXAMPLES")
 """Notebook parameters that do not belong to the configuration."""
 
 
@@ -839,7 +839,7 @@ def config_from_parameters(parameters: dict[str, Any]) -> ExperimentConfig:
 
 @dataclass
 class RunResult:
-    """What :func:`run` produced.
+    r"""What :func:`run` produced.
 
     Attributes:
         metrics: The content of ``metrics.json``.
@@ -848,6 +848,7 @@ class RunResult:
         sweep: The full pruning sweep.
         prediction: The prediction (spectrum, ε, bounds).
         history: Per-epoch training history.
+        hessian_data: The training examples the Hessian and $\epsilon$ averaged over.
     """
 
     metrics: dict[str, Any]
@@ -856,6 +857,7 @@ class RunResult:
     sweep: prune.SweepResult
     prediction: PruningPrediction
     history: list[dict[str, float]]
+    hessian_data: Dataset
 
 
 def resolve_device(name: str) -> torch.device:
@@ -970,7 +972,7 @@ def run(
     env["train_key"] = config.train_key()
     write_json(folder / "env.json", env)
     write_json(folder / "metrics.json", metrics)
-    return RunResult(metrics, folder, model, sweep, prediction, history)
+    return RunResult(metrics, folder, model, sweep, prediction, history, hess_set)
 
 
 def _build_model(config: ExperimentConfig, device: torch.device) -> nn.Module:
