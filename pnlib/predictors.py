@@ -40,10 +40,13 @@ $\epsilon$ is found by evaluating a coarse grid and then bisecting between grid 
 Costs are counted in curvature-vector products ("HVPs"; a block of ``p`` columns counts ``p``),
 full-data gradients, data passes and seconds.
 
-Curvature operators. The Hessian products use ``torch.func`` (forward-over-reverse,
-``jvp(grad(L))``, vectorised over columns). The GGN products use curvlinops'
-``GGNLinearOperator``, which evaluates $J^\top (\nabla^2 \ell) J V$ for a whole block ``V`` in one
-pass over the data; it needs a loss module with a ``reduction`` (cross-entropy by default).
+Curvature operators. The Hessian products are :class:`pnlib.hessian.HessianOperator`'s
+(forward-over-reverse, one data pass per block, exact weighting of uneven batches). The GGN
+products are curvlinops' ``GGNLinearOperator``, which evaluates $J^\top (\nabla^2 \ell) J V$ for a
+whole block ``V`` in one pass; we reuse it rather than write a second GGN, at the price of a loss
+*module* with ``reduction='mean'`` (cross-entropy by default). An optional ``damping``
+$\mu \ge 0$ replaces $C$ by $C + \mu I$ in the refit, a Levenberg-Marquardt trust region that
+keeps CG out of the nearly flat directions where the quadratic model is least trustworthy.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ __all__ = [
     "refit_curve",
     "refit_curve_quadratic",
     "refit_limit",
+    "refit_weights",
     "taylor_curve",
     "taylor_curve_quadratic",
     "taylor_limit",
@@ -125,6 +129,8 @@ class Curve:
         curvature: ``"hessian"``, ``"ggn"`` or ``"custom"`` (a user-given product).
         cost: What computing the curve spent.
         cg_iterations: For ``"refit"``, CG iterations at each point (empty otherwise).
+        solutions: For ``"refit"`` with ``return_solutions``, the changes $\Delta + \delta$ of
+            the parameters, one column per point, shape ``(D, len(sparsity))``.
     """
 
     sparsity: np.ndarray
@@ -135,6 +141,7 @@ class Curve:
     curvature: str
     cost: PredictorCost = field(default_factory=PredictorCost)
     cg_iterations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    solutions: Tensor | None = None
 
     @property
     def second_order(self) -> np.ndarray:
@@ -320,6 +327,7 @@ def refit_curve_quadratic(
     rtol: float = 1e-6,
     maxiter: int = 1000,
     chunk_size: int = 64,
+    return_solutions: bool = False,
 ) -> Curve:
     r"""Least quadratic-model increase with the kept coordinates re-fitted, by block CG.
 
@@ -342,6 +350,7 @@ def refit_curve_quadratic(
         rtol: Relative residual at which CG stops.
         maxiter: Most CG iterations per grid point.
         chunk_size: Grid points solved together (columns of one block product).
+        return_solutions: Keep the minimisers $\Delta + \delta$ in ``solutions``.
 
     Returns:
         The refit curve; ``cg_iterations`` gives the iterations spent at each point.
@@ -361,6 +370,7 @@ def refit_curve_quadratic(
     order = prune.magnitude_order(weights)
     counts = np.array([prune.num_removed(s, n) for s in grid])
     values, first, iters = np.zeros(len(grid)), np.zeros(len(grid)), np.zeros(len(grid), int)
+    solutions = [] if return_solutions else None
     cost = PredictorCost()
     for lo in range(0, len(grid), chunk_size):
         sl = slice(lo, min(lo + chunk_size, len(grid)))
@@ -370,17 +380,20 @@ def refit_curve_quadratic(
             idx = positions[order[:count]]
             x0[idx, c] = -weights[order[:count]]
             free[idx, c] = False
-        values[sl], first[sl], iters[sl], spent = _block_cg(
+        values[sl], first[sl], iters[sl], spent, delta = _block_cg(
             matmat, gradient, x0, free, rtol, maxiter
         )
         cost = cost + spent
+        if solutions is not None:
+            solutions.append(x0 + delta)
     cost.seconds = time.perf_counter() - start
-    return Curve(grid, counts, values, first, "refit", "custom", cost, iters)
+    out = torch.cat(solutions, dim=1) if solutions is not None else None
+    return Curve(grid, counts, values, first, "refit", "custom", cost, iters, out)
 
 
 def _block_cg(
     matmat: Matmat, g: Tensor, x0: Tensor, free: Tensor, rtol: float, maxiter: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, PredictorCost]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, PredictorCost, Tensor]:
     # Independent CGs on the masked systems, advanced in lockstep (one block product a step).
     p = x0.shape[1]
     Cx0 = matmat(x0)
@@ -411,7 +424,7 @@ def _block_cg(
         iters[cols] += 1
         active[cols] = ok & (rr_new > target[cols])
     values = q0 - 0.5 * (delta * (b + r)).sum(0).double()
-    return values.cpu().numpy(), first.cpu().numpy(), iters.numpy(), cost
+    return values.cpu().numpy(), first.cpu().numpy(), iters.numpy(), cost, delta
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,10 +469,9 @@ def _loss_module(loss_fn: Any) -> nn.Module:
 
 
 def _param_names(model: nn.Module, params: str) -> list[str]:
-    _check_choice("params", params, PARAMS)
-    if params == "prunable":
-        return list(models.prunable_parameters(model))
-    return [name for name, p in model.named_parameters() if p.requires_grad]
+    from pnlib.hessian import select_parameters
+
+    return select_parameters(model, _check_choice("params", params, PARAMS))
 
 
 def _setup(
@@ -472,6 +484,7 @@ def _setup(
     gradient: Tensor | None,
     hvp: Matmat | None,
     dtype: torch.dtype | None,
+    damping: float = 0.0,
 ) -> _Setup:
     # Flatten the parameters, locate the prunable weights, build ``g`` and the product.
     from pnlib.hessian import HessianOperator
@@ -499,8 +512,16 @@ def _setup(
         matmat, kind = op.__matmul__, "hessian"
     else:
         matmat, kind = _ggn_matmat(model, loss, data, op.names, op.dtype), "ggn"
+    if damping < 0 or not math.isfinite(damping):
+        raise ValueError(f"damping must be a finite number >= 0, got {damping}")
+    if damping > 0:
+        matmat = _damped(matmat, damping)
     cost.seconds = time.perf_counter() - start
     return _Setup(weights, positions, gradient, matmat, kind, cost)
+
+
+def _damped(matmat: Matmat, damping: float) -> Matmat:
+    return lambda V: matmat(V) + damping * V
 
 
 def _ggn_matmat(
@@ -633,6 +654,7 @@ def refit_curve(
     rtol: float = 1e-4,
     maxiter: int = 500,
     dtype: torch.dtype | None = None,
+    damping: float = 0.0,
     chunk_size: int = 64,
 ) -> Curve:
     r"""Least quadratic-model loss increase with the kept weights re-fitted, at each sparsity.
@@ -653,6 +675,7 @@ def refit_curve(
         rtol: Relative residual at which CG stops.
         maxiter: Most CG iterations per point.
         dtype: Compute in this dtype; default the model's.
+        damping: Add $\mu I$ to the GGN (a trust region; 0: the plain quadratic model).
         chunk_size: Grid points solved together.
 
     Returns:
@@ -668,6 +691,7 @@ def refit_curve(
         gradient=gradient,
         hvp=hvp,
         dtype=dtype,
+        damping=damping,
     )
     curve = refit_curve_quadratic(
         setup.weights,
@@ -697,6 +721,7 @@ def refit_limit(
     rtol: float = 1e-4,
     maxiter: int = 500,
     dtype: torch.dtype | None = None,
+    damping: float = 0.0,
 ) -> Prediction:
     r"""The largest grid sparsity whose refit increase is at most ``eps``, found by bisection.
 
@@ -721,6 +746,7 @@ def refit_limit(
         rtol: Relative residual at which CG stops.
         maxiter: Most CG iterations per point.
         dtype: Compute in this dtype; default the model's.
+        damping: Add $\mu I$ to the GGN (a trust region; 0: the plain quadratic model).
 
     Returns:
         The prediction (``nan`` if even the first grid point exceeds ``eps``) and the points
@@ -744,6 +770,7 @@ def refit_limit(
         gradient=gradient,
         hvp=hvp,
         dtype=dtype,
+        damping=damping,
     )
     seen: dict[int, tuple[float, float, int]] = {}
     cost = setup.cost
@@ -788,6 +815,79 @@ def refit_limit(
     curve.cost.seconds = time.perf_counter() - start
     found = float("nan") if lo is None else float(grid[lo])
     return Prediction(found, eps, curve.cost, curve)
+
+
+def refit_weights(
+    model: nn.Module,
+    loss_fn: Any,
+    data: Dataset | Iterable,
+    sparsity: float,
+    *,
+    params: str = "all",
+    step: float = 1.0,
+    rtol: float = 1e-4,
+    maxiter: int = 500,
+    dtype: torch.dtype | None = None,
+    damping: float = 0.0,
+) -> tuple[nn.Module, float]:
+    r"""A copy of ``model`` pruned at ``sparsity`` with its kept weights re-fitted by the GGN model.
+
+    The change is ``Delta + step * delta``: the magnitude pruning plus (a fraction of) the
+    minimiser of the refit quadratic model; ``step = 1`` is the model's optimum, ``step = 0``
+    plain pruning. Evaluating the true loss of the result tells how far the quadratic model's
+    refit can be trusted.
+
+    Args:
+        model: The trained network (not modified).
+        loss_fn: Batch-mean data loss module, or ``None`` for cross-entropy.
+        data: The training set.
+        sparsity: Fraction of prunable weights removed, in [0, 1].
+        params: ``"all"`` or ``"prunable"`` (what may be re-fitted besides kept weights).
+        step: Fraction of the refit step to take.
+        rtol: Relative residual at which CG stops.
+        maxiter: Most CG iterations.
+        dtype: Compute in this dtype; default the model's.
+        damping: Add $\mu I$ to the GGN (a trust region; 0: the plain quadratic model).
+
+    Returns:
+        ``(pruned copy, predicted refit increase)``; the copy has the model's dtype and exact
+        zeros at the removed weights.
+    """
+    setup = _setup(
+        model,
+        loss_fn,
+        data,
+        params=params,
+        curvature="ggn",
+        gradient=None,
+        hvp=None,
+        dtype=dtype,
+        damping=damping,
+    )
+    curve = refit_curve_quadratic(
+        setup.weights,
+        [prune.check_sparsity(sparsity)],
+        setup.gradient,
+        setup.matmat,
+        positions=setup.positions,
+        rtol=rtol,
+        maxiter=maxiter,
+        return_solutions=True,
+    )
+    x = curve.solutions[:, 0]
+    count = int(curve.num_removed[0])
+    removed = setup.positions[prune.magnitude_order(setup.weights)[:count]]
+    change = step * x
+    change[removed] = x[removed]  # the removed weights go exactly to zero, whatever the step
+    names = _param_names(model, params)
+    out = copy.deepcopy(model)
+    named = dict(out.named_parameters())
+    with torch.no_grad():
+        flat = torch.cat([named[n].reshape(-1).to(change) for n in names]) + change
+        flat[removed] = 0.0
+        for n, part in zip(names, flat.split([named[n].numel() for n in names])):
+            named[n].copy_(part.reshape(named[n].shape))
+    return out, float(curve.loss_increase[0])
 
 
 def _bracket(indices: np.ndarray, seen: dict, eps: float) -> tuple[int | None, int | None]:
@@ -861,23 +961,28 @@ def compare(
     sparsities: Sequence[float] | np.ndarray,
     *,
     eps: float | None = None,
-    spectrum: Any = None,
+    paper: Any = None,
+    paper_kwargs: dict[str, Any] | None = None,
     sweep: prune.SweepResult | None = None,
     tolerance: float = 0.01,
     dtype: torch.dtype | None = torch.float64,
+    taylor_kwargs: dict[str, Any] | None = None,
     refit_kwargs: dict[str, Any] | None = None,
 ) -> Comparison:
     r"""All predictors of the pruning limit and the three actual limits, on one trained network.
 
-    * the paper's fixed point with its lower and upper bounds
-      (:func:`pnlib.bounds.predicted_sparsity`) from ``spectrum``, the Hessian spectrum over the
-      prunable weights (when ``None``, the exact spectrum of the dense Hessian over the prunable
-      weights, which costs ``D`` products and an ``eigh``; only for small networks);
+    * the paper's fixed point with its lower and upper bounds: ``paper``, a
+      :class:`pnlib.experiment.PruningPrediction`, or one computed here by
+      :func:`pnlib.experiment.predict_pruning_limit` (exact spectrum for small networks, SLQ
+      otherwise; options in ``paper_kwargs``);
     * the no-refit Taylor limit (Hessian) and the refit limit (GGN), :func:`taylor_limit` and
       :func:`refit_limit`, on ``sparsities``;
     * the actual limits of one-shot magnitude pruning by the accuracy, tolerance and loss
       criteria (:func:`pnlib.prune.actual_limit`) from ``sweep``, or from a new sweep on
       ``sparsities`` (which must then start at 0).
+
+    The paper's cost counts the Hessian products of its spectrum (``D`` for an exact one) and
+    of the zero-curvature rows.
 
     Args:
         model: The trained network (not modified).
@@ -887,41 +992,41 @@ def compare(
         sparsities: Strictly increasing grid of fractions removed, starting at 0.
         eps: Allowed loss increase; default the standard deviation of the batch losses
             (batches of 128), as in the paper's code.
-        spectrum: Exact eigenvalues or an SLQ result for the paper's predictor.
+        paper: A precomputed prediction of the paper's method (its ``eps`` must match).
+        paper_kwargs: Options of :func:`pnlib.experiment.predict_pruning_limit`.
         sweep: A sweep of ``model`` with ``train_loss`` and ``test_accuracy``.
         tolerance: Accuracy drop of the tolerance criterion.
         dtype: Dtype of the curvature computations (float64 by default).
+        taylor_kwargs: Extra arguments of :func:`taylor_limit`.
         refit_kwargs: Extra arguments of :func:`refit_limit`.
 
     Returns:
         The comparison.
 
     Raises:
-        ValueError: If ``eps <= 0``, the grid is bad, or ``spectrum`` is ``None`` for a network
-            with more than 10,000 prunable weights.
+        ValueError: If ``eps <= 0``, the grid is bad, or ``paper`` used another ``eps``.
     """
-    from pnlib import bounds, train
-    from pnlib import spectrum as spectra
+    from pnlib import experiment, train
 
     grid = _check_grid(sparsities)
     if eps is None:
         eps = float(train.batch_losses(model, train_data, loss_fn=loss_fn).std())
     eps = _check_eps(eps)
-    weights = prune.flat_prunable(model)
     costs: dict[str, PredictorCost] = {}
-    if spectrum is None:
-        if weights.numel() > 10_000:
-            raise ValueError("pass a spectrum (e.g. from SLQ) for networks above 10,000 weights")
-        start = time.perf_counter()
-        H = _dense(model, loss_fn, train_data, dtype)
-        spectrum = spectra.from_eigenvalues(np.linalg.eigvalsh(H))
-        costs["paper"] = PredictorCost(weights.numel(), 0, 1, time.perf_counter() - start)
-    else:
-        costs["paper"] = PredictorCost(int(getattr(spectrum, "num_matvecs", 0)))
     start = time.perf_counter()
-    paper = bounds.predicted_sparsity(weights.double().numpy(), spectrum, eps)
-    costs["paper"].seconds += time.perf_counter() - start
-    taylor = taylor_limit(model, loss_fn, train_data, grid, eps, dtype=dtype)
+    if paper is None:
+        options = {"dtype": dtype, **(paper_kwargs or {})}
+        paper = experiment.predict_pruning_limit(model, loss_fn, train_data, eps=eps, **options)
+    elif not math.isclose(paper.eps, eps, rel_tol=1e-9):
+        raise ValueError(f"the paper's prediction used eps = {paper.eps}, not {eps}")
+    summary = paper.summary
+    hvps = summary.get("dim", 0) if paper.spectrum_source == "exact" else paper.spectrum.num_matvecs
+    costs["paper"] = PredictorCost(
+        int(hvps) + int(summary.get("zero_rows", 0)), 0, 0, time.perf_counter() - start
+    )
+    taylor = taylor_limit(
+        model, loss_fn, train_data, grid, eps, dtype=dtype, **(taylor_kwargs or {})
+    )
     refit = refit_limit(model, loss_fn, train_data, grid, eps, dtype=dtype, **(refit_kwargs or {}))
     costs.update(taylor=taylor.cost, refit=refit.cost)
     if sweep is None:
@@ -929,21 +1034,11 @@ def compare(
         sweep = prune.sweep(model, grid, measure)
     actual = {c: prune.actual_limit(sweep, c, tolerance=tolerance, eps=eps) for c in prune.CRITERIA}
     predicted = {
-        "paper": float(paper.estimate),
-        "paper_lower": float(paper.lower),
-        "paper_upper": float(paper.upper),
+        "paper": float(paper.limit.estimate),
+        "paper_lower": float(paper.limit.lower),
+        "paper_upper": float(paper.limit.upper),
         "taylor": taylor.sparsity,
         "refit": refit.sparsity,
     }
     details = {"paper": paper, "taylor": taylor, "refit": refit, "sweep": sweep}
     return Comparison(predicted, actual, costs, eps, details)
-
-
-def _dense(model: nn.Module, loss_fn: Any, data: Dataset, dtype: torch.dtype | None) -> np.ndarray:
-    # The dense Hessian over the prunable weights, symmetrised.
-    from pnlib.hessian import exact_hessian
-
-    loss = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    H = exact_hessian(model, loss, data, params="prunable", dtype=dtype or torch.float64)
-    H = H.double().cpu().numpy()
-    return 0.5 * (H + H.T)

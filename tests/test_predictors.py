@@ -1,5 +1,7 @@
 """Direct second-order predictors against dense float64 quadratic forms and Schur complements."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -141,23 +143,41 @@ def test_refit_cg_matches_dense_schur_complement_on_a_random_quadratic():
     assert np.all(np.diff(curve.loss_increase) >= -1e-12)  # nested supports: non-decreasing
 
 
-@pytest.mark.parametrize("params", ["prunable", "all"])
-def test_refit_on_a_network_matches_dense_schur_with_the_ggn(raw_problem, params):
+@pytest.mark.parametrize("params,damping", [("prunable", 0.0), ("all", 0.0), ("all", 0.1)])
+def test_refit_on_a_network_matches_dense_schur_with_the_ggn(raw_problem, params, damping):
     net, data = raw_problem
     loss = nn.CrossEntropyLoss()
     G = _dense_ggn(net, *data).numpy()
+    G = G + damping * np.eye(G.shape[0])
     g = hessian.gradient(net, loss, data, params="all", dtype=torch.float64).numpy()
     pos = _positions(net)
     keep = pos.numpy() if params == "prunable" else np.arange(G.shape[0])
     G, g = G[np.ix_(keep, keep)], g[keep]
     local = torch.as_tensor(np.searchsorted(keep, pos.numpy()))
     w = prune.flat_prunable(net)
-    curve = predictors.refit_curve(net, loss, data, GRID, params=params, rtol=1e-12, maxiter=2000)
+    curve = predictors.refit_curve(
+        net, loss, data, GRID, params=params, rtol=1e-12, maxiter=2000, damping=damping
+    )
     expected = []
     for count in curve.num_removed:
         d, removed = _delta(w, local, G.shape[0], int(count))
         expected.append(_schur_refit(G, g, d.numpy(), removed.numpy()))
     np.testing.assert_allclose(curve.loss_increase, expected, rtol=1e-7, atol=1e-10)
+
+
+def test_refit_weights_applies_the_refit_change(raw_problem):
+    net, data = raw_problem
+    loss = nn.CrossEntropyLoss()
+    pruned, value = predictors.refit_weights(net, loss, data, 0.5, rtol=1e-12, maxiter=2000)
+    n = prune.flat_prunable(net).numel()
+    assert int((prune.flat_prunable(pruned) == 0).sum()) == prune.num_removed(0.5, n)
+    full = predictors.refit_curve(net, loss, data, [0.5], rtol=1e-12, maxiter=2000)
+    assert value == pytest.approx(full.loss_increase[0], rel=1e-9)
+    # step 0 is plain one-shot magnitude pruning
+    plain, _ = predictors.refit_weights(net, loss, data, 0.5, step=0.0, maxiter=1)
+    reference = copy.deepcopy(net)
+    prune.prune_(reference, 0.5)
+    torch.testing.assert_close(_flat(plain), _flat(reference), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("maxiter", [2, 500])
