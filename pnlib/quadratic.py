@@ -60,6 +60,13 @@ def _pinv_solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
     # A^+ b for symmetric PSD A, and the norm of the part of b outside the range of A
     if A.size == 0:
         return np.zeros(0), 0.0
+    try:  # positive definite and well conditioned: Cholesky, ~25x cheaper than eigh
+        factor = scipy.linalg.cho_factor(A, check_finite=False)
+        diag = np.abs(np.diag(factor[0]))
+        if diag.min() > 1e-7 * diag.max():
+            return scipy.linalg.cho_solve(factor, b, check_finite=False), 0.0
+    except np.linalg.LinAlgError:
+        pass
     vals, vecs = np.linalg.eigh(A)
     cutoff = max(vals.max(initial=0.0), 0.0) * A.shape[0] * np.finfo(float).eps * 10
     good = vals > cutoff
