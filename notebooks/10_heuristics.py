@@ -290,7 +290,7 @@ plt.show()
 #
 # The table shows why the reading matters: the reparametrised prediction does not move, the scaled network's own prediction moves by a different amount, and the scaled network's actual accuracy limit is the same for every $c$.
 #
-# The consistent reading also exposes a weakness of the $\epsilon$ rule: the outputs grow as $c^{L}$, the training loss of a network that fits its data goes to zero, and once every mini-batch loss is exactly zero in single precision, $\epsilon$ (their standard deviation) is zero and the prediction is undefined (shown as `nan`).
+# The consistent reading also exposes a weakness of the $\epsilon$ rule: the outputs grow as $c^{L}$, the training loss of a network that fits its data goes to zero, and once every mini-batch loss rounds to exactly zero (already at $c = 2$ here, in single and in double precision, since $\log(1 + e^{-m})$ is 0 for a large margin $m$), $\epsilon$ (their standard deviation) is zero and the prediction is undefined (shown as `nan`).
 #
 # "Small weights benefit pruning" therefore holds at a fixed loss landscape; scaling a trained network changes the landscape with the weights.
 
