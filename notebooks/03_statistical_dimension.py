@@ -361,7 +361,7 @@ for s in L1_NNZ:
 # :::{admonition} Takeaways
 # :class: important
 # - The statistical dimension $\delta(C) = \mathbb E\lVert\Pi_C(g)\rVert^2$ is a dimension for cones: $k$ for subspaces, $D/2$ for self-dual cones, additive over products, and $\delta(C) + \delta(C^\circ) = D$ (simulated: {glue:text}`polar_sum:.2f` for a pruning cone in dimension {glue:text}`ellipsoid_dim`).
-# - Monte Carlo with batched projections confirms every closed form within its standard error; for the circular cone in dimension {glue:text}`dim` at $\alpha = \pi/6$, the exact integral gives {glue:text}`circ_exact:.3f` and simulation {glue:text}`circ_mc:.3f` $\pm$ {glue:text}`circ_se:.3f`.
+# - Monte Carlo with batched projections confirms every closed form within a few standard errors; for the circular cone in dimension {glue:text}`dim` at $\alpha = \pi/6$, the exact integral gives {glue:text}`circ_exact:.3f` and simulation {glue:text}`circ_mc:.3f` $\pm$ {glue:text}`circ_se:.3f`.
 # - The $\ell_1$ formula $D\psi(s/D)$ is an upper bound: {glue:text}`l1_bound:.2f` against the simulated {glue:text}`l1_mc:.2f`.
 # - Squared width and statistical dimension differ by at most one (here at most {glue:text}`max_gap:.2f`), so either can stand in the pruning bound.
 # - The Gaussian width of an ellipsoid is an exact one-dimensional integral, squeezed between $\sqrt{2/\pi}\sqrt{\sum_i r_i^2}$ and $\sqrt{\sum_i r_i^2}$.

@@ -968,15 +968,16 @@ def gaussian_width_mc(
 def kinematic_a_eta(eta: float) -> float:
     r"""The constant $a_\eta = \sqrt{8\log(4/\eta)}$ of the approximate kinematic formula.
 
-    ALMT Thm I: for closed convex cones $C, K$ (not both subspaces) and a uniformly random
-    rotation $Q$, $\delta(C) + \delta(K) \le D - a_\eta\sqrt D$ implies
-    $P\{C\cap QK \ne \{0\}\} \le \eta$, and $\ge D + a_\eta\sqrt D$ implies $\ge 1 - \eta$.
+    ALMT Thm I: let $C$ and $K$ be closed convex cones (not both subspaces) and $Q$ a uniformly
+    random rotation. If the sum of their statistical dimensions is at most $D - a_{\eta}\sqrt D$,
+    they meet outside the origin with probability at most $\eta$; if it is at least
+    $D + a_{\eta}\sqrt D$, with probability at least $1 - \eta$.
 
     Args:
         eta: Failure probability $\eta \in (0, 1)$.
 
     Returns:
-        $a_\eta$.
+        The value of $a_\eta$ for the given ``eta``.
 
     Raises:
         ValueError: If ``eta`` is outside ``(0, 1)``.
