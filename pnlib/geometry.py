@@ -902,7 +902,8 @@ def statistical_dimension_mc(
 
     Returns:
         ``(estimate, standard_error)``; the error is the sample standard deviation over
-        $\sqrt{n}$, and $\mathrm{Var}\lVert\Pi_C g\rVert^2 \le 2\delta + 4\delta$ keeps it small.
+        $\sqrt{n}$. The gradient of $\lVert\Pi_C(g)\rVert^2$ is $2\Pi_C(g)$, so the Gaussian
+        Poincare inequality bounds the variance of one draw by $4\delta(C)$.
 
     Raises:
         ValueError: If ``dim`` or ``num_samples`` is invalid, or ``project`` changes shapes.
