@@ -503,7 +503,7 @@ def exact_hessian(
     params: ParamSpec = None,
     dtype: torch.dtype = torch.float64,
     batch_size: int | None = None,
-    columns_per_pass: int = 512,
+    columns_per_pass: int = 64,
 ) -> Tensor:
     """The dense Hessian ``(D, D)`` of the mean loss, column block by column block.
 

@@ -32,6 +32,7 @@ __all__ = [
     "lanczos",
     "slq",
     "trace",
+    "truncate",
     "trace_of",
 ]
 
@@ -48,6 +49,10 @@ class SLQResult:
             counts ``p``).
         breakdowns: Per probe, the Lanczos step at which ``β ≈ 0`` stopped the recursion early
             (an invariant subspace was found; the rule is then exact for that probe), or ``None``.
+        alpha: Per probe, the diagonal of the Lanczos tridiagonal, ``(num_probes, m)`` (zero
+            after a breakdown), or ``None``; kept by :func:`slq` so that :func:`truncate` can
+            give the rule of any smaller number of steps without new products.
+        beta: The off-diagonals, ``(num_probes, m − 1)``, or ``None``.
     """
 
     nodes: np.ndarray
@@ -55,6 +60,8 @@ class SLQResult:
     dim: int
     num_matvecs: int = 0
     breakdowns: list[int | None] = field(default_factory=list)
+    alpha: np.ndarray | None = None
+    beta: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.nodes = np.atleast_2d(np.asarray(self.nodes, dtype=np.float64))
@@ -548,20 +555,75 @@ def slq(
     if check_symmetry:
         _check_symmetric(op, g, None)
     step = probes_per_pass or num_probes
-    nodes = np.zeros((num_probes, num_steps))
-    weights = np.zeros((num_probes, num_steps))
-    breakdowns: list[int | None] = []
+    alphas, betas, breakdowns = [], [], []
     for s in range(0, num_probes, step):
         alpha, beta, stops, _ = _block_lanczos(op, V0[:, s : s + step], num_steps, reorthogonalize)
-        for i in range(alpha.shape[0]):
-            k = stops[i] or num_steps
-            theta, Y = _eigh_tridiagonal(alpha[i, :k], beta[i, : k - 1])
-            tau = Y[0] ** 2
-            nodes[s + i, :k], weights[s + i, :k] = theta, tau / tau.sum()
-            nodes[s + i, k:] = theta[-1]
-            breakdowns.append(stops[i])
+        alphas.append(alpha)
+        betas.append(beta)
+        breakdowns += stops
+    alpha, beta = np.concatenate(alphas), np.concatenate(betas)
+    nodes, weights = _rules(alpha, beta, breakdowns, num_steps)
     return SLQResult(
-        nodes=nodes, weights=weights, dim=op.dim, num_matvecs=op.count, breakdowns=breakdowns
+        nodes=nodes,
+        weights=weights,
+        dim=op.dim,
+        num_matvecs=op.count,
+        breakdowns=breakdowns,
+        alpha=alpha,
+        beta=beta,
+    )
+
+
+def _rules(
+    alpha: np.ndarray, beta: np.ndarray, breakdowns: list[int | None], m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    p = alpha.shape[0]
+    nodes, weights = np.zeros((p, m)), np.zeros((p, m))
+    for i in range(p):
+        k = min(breakdowns[i] or m, m)
+        theta, Y = _eigh_tridiagonal(alpha[i, :k], beta[i, : k - 1])
+        tau = Y[0] ** 2
+        nodes[i, :k], weights[i, :k] = theta, tau / tau.sum()
+        nodes[i, k:] = theta[-1]
+    return nodes, weights
+
+
+def truncate(result: SLQResult, num_steps: int) -> SLQResult:
+    """The SLQ rules of the first ``num_steps`` Lanczos steps of each probe, without new products.
+
+    The first ``m`` steps of Lanczos only depend on the start vector, so the leading ``m × m``
+    block of a longer run's tridiagonal is exactly the ``m``-step tridiagonal: one run answers
+    "how many steps are enough?".
+
+    Args:
+        result: An :func:`slq` result (it keeps ``alpha`` and ``beta``).
+        num_steps: Steps to keep, between 1 and the steps of ``result``.
+
+    Returns:
+        The truncated :class:`SLQResult` (``num_matvecs`` scaled to the steps kept).
+
+    Raises:
+        ValueError: If ``result`` has no tridiagonals or ``num_steps`` is out of range.
+
+    Example:
+        >>> r = slq(np.diag(np.arange(20.0)), 20, 10, num_probes=2, generator=0)
+        >>> truncate(r, 4).nodes.shape
+        (2, 4)
+    """
+    if result.alpha is None or result.beta is None:
+        raise ValueError("result has no tridiagonals (only slq results can be truncated)")
+    m_full = result.alpha.shape[1]
+    if isinstance(num_steps, bool) or not 1 <= num_steps <= m_full:
+        raise ValueError(f"num_steps must be between 1 and {m_full}, got {num_steps}")
+    nodes, weights = _rules(result.alpha, result.beta, result.breakdowns, num_steps)
+    return SLQResult(
+        nodes=nodes,
+        weights=weights,
+        dim=result.dim,
+        num_matvecs=int(round(result.num_matvecs * num_steps / m_full)),
+        breakdowns=[b if b is not None and b <= num_steps else None for b in result.breakdowns],
+        alpha=result.alpha[:, :num_steps].copy(),
+        beta=result.beta[:, : num_steps - 1].copy(),
     )
 
 

@@ -19,6 +19,7 @@ from pnlib.spectrum import (
     slq,
     trace,
     trace_of,
+    truncate,
 )
 
 F64 = torch.float64
@@ -207,6 +208,19 @@ def test_block_single_and_matrix_forms_agree():
     # probes_per_pass splits the block without changing the result
     split = slq(At, 50, 15, num_probes=4, generator=3, probes_per_pass=3)
     assert np.allclose(split.nodes, results[0].nodes, atol=1e-12)
+
+
+def test_truncate_equals_a_shorter_run():
+    A = rotated(hessian_like_spectrum(60), seed=11)
+    long = slq(A, 60, 30, num_probes=3, generator=5)
+    short = slq(A, 60, 12, num_probes=3, generator=5)
+    cut = truncate(long, 12)
+    assert np.allclose(cut.nodes, short.nodes, atol=1e-10)
+    assert np.allclose(cut.weights, short.weights, atol=1e-10)
+    with pytest.raises(ValueError, match="num_steps"):
+        truncate(long, 31)
+    with pytest.raises(ValueError, match="tridiagonals"):
+        truncate(from_eigenvalues(np.ones(3)), 1)
 
 
 def test_from_eigenvalues_is_exact():
