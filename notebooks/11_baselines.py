@@ -196,7 +196,7 @@ glue("s_last", float(sparsities[-1]), display=False)
 glue("lomp_first", float(mean["LOMP"][0]), display=False)
 glue("lomp_last", float(mean["LOMP"][-1]), display=False)
 glue("best_last", float(mean[best_method][-1]), display=False)
-glue("best_last_method", best_method, display=False)
+glue("best_last_method", Markdown(best_method), display=False)
 glue("median_spread", float(np.median(np.concatenate([std[m] for m in methods[1:]]))),
      display=False)
 glue("num_seeds", len(SEEDS), display=False)
@@ -288,7 +288,7 @@ for name, make in [
 # :::{admonition} Takeaways
 # :class: important
 # - The dense network reaches {glue:text}`dense_acc:.1%` test accuracy; at sparsity {glue:text}`s_first:.3f` LOMP keeps {glue:text}`lomp_first:.1%` without any retraining.
-# - At sparsity {glue:text}`s_last:.3f` LOMP keeps {glue:text}`lomp_last:.1%`, and the best method, {glue:text}`best_last_method`, keeps {glue:text}`best_last:.1%`.
+# - At sparsity {glue:text}`s_last:.3f` LOMP keeps {glue:text}`lomp_last:.1%`, and the best method, {glue:md}`best_last_method`, keeps {glue:text}`best_last:.1%`.
 # - Over {glue:text}`num_seeds` seeds the median spread of a cell is {glue:text}`median_spread:.1%`: differences smaller than that are not differences.
 # - One-shot pruning is cheap but cannot recover what pruning removes; the methods that retrain can, at one training per sparsity or per round.
 # :::
