@@ -693,28 +693,24 @@ def _l1_polar_tau(g: np.ndarray, support: np.ndarray, signs: np.ndarray) -> np.n
     """Exact minimiser tau* >= 0 of dist^2(g, tau * subdifferential of ||.||_1), per row.
 
     dist^2(tau) = sum_S (g_i - tau sigma_i)^2 + sum_{S^c} (|g_j| - tau)_+^2 is convex piecewise
-    quadratic; its derivative vanishes at tau = (a + c_k)/(s + k), where a = sum_S sigma_i g_i,
-    b_1 >= b_2 >= ... are the sorted |g_j| off the support and c_k their partial sums, for the
-    unique k with b_{k+1} <= tau <= b_k.
+    quadratic, with increasing derivative 2 h(tau), h(tau) = s tau - a + sum_j (tau - b_j)_+ ...
+    restricted to b_j > tau, where a = sum_S sigma_i g_i and b_1 >= b_2 >= ... are the sorted
+    |g_j| off the support. The off-support entries active at the root are those with
+    h(b_j) > 0; with k of them, tau* = (a + b_1 + ... + b_k)/(s + k). Counting the signs of h
+    at the breakpoints (rather than testing intervals) is robust to rounding at ties.
 
     Returns:
         tau*, shape ``(n,)``.
     """
     s = support.size
     a = g[:, support] @ signs
-    off = np.delete(np.abs(g), support, axis=1)
-    b = -np.sort(-off, axis=1)  # descending
-    m = b.shape[1]
+    b = -np.sort(-np.delete(np.abs(g), support, axis=1), axis=1)  # descending, (n, D - s)
     csum = np.concatenate([np.zeros((g.shape[0], 1)), np.cumsum(b, axis=1)], axis=1)
-    k = np.arange(m + 1)
-    tau = (a[:, None] + csum) / (s + k)[None, :]
-    upper = np.concatenate([np.full((g.shape[0], 1), np.inf), b], axis=1)  # b_k (b_0 = inf)
-    lower = np.concatenate([b, np.zeros((g.shape[0], 1))], axis=1)  # b_{k+1} (b_{m+1} = 0)
-    valid = (tau <= upper) & (tau >= lower)
-    first = np.argmax(valid, axis=1)
-    chosen = tau[np.arange(g.shape[0]), first]
-    chosen = np.where(valid.any(axis=1), chosen, 0.0)
-    return np.maximum(chosen, 0.0)
+    j = np.arange(1, b.shape[1] + 1)
+    h_at_breaks = (s + j - 1) * b - a[:, None] - csum[:, :-1]  # h(b_j), decreasing in j
+    k = np.sum(h_at_breaks > 0, axis=1)
+    tau = (a + csum[np.arange(g.shape[0]), k]) / (s + k)
+    return np.maximum(tau, 0.0)
 
 
 def project_l1_descent_cone(points: np.ndarray, x0: np.ndarray) -> np.ndarray:

@@ -535,3 +535,33 @@ def test_bad_inputs_raise_value_error(call):
 def test_generator_must_be_numpy():
     with pytest.raises(TypeError, match="Generator"):
         G.statistical_dimension_mc(G.project_orthant, 3, num_samples=10, generator=0)
+
+
+def test_l1_projection_against_scalar_minimisation_with_ties():
+    x0 = np.array([2.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    g = rng(24).integers(-3, 4, size=(200, 8)).astype(float)  # many ties among magnitudes
+    z = g - G.project_l1_descent_cone(g, x0)  # the polar part, tau * subgradient
+    for row, zr in zip(g, z, strict=True):
+
+        def dist2(t, row=row):
+            on = np.sum((row[:2] - t * np.sign(x0[:2])) ** 2)
+            return on + np.sum(np.maximum(np.abs(row[2:]) - t, 0.0) ** 2)
+
+        best = optimize.minimize_scalar(
+            dist2, bounds=(0, 10), method="bounded", options={"xatol": 1e-12}
+        )
+        assert np.sum((row - zr) ** 2) == pytest.approx(min(best.fun, dist2(0.0)), abs=1e-9)
+
+
+def test_ball_cone_with_axis_along_first_coordinate():
+    x = rng(25).standard_normal((100, 5))
+    np.testing.assert_allclose(
+        G.project_ball_cone(x, np.array([3.0, 0, 0, 0, 0]), 1.5),
+        G.project_circular_cone(x, math.asin(0.5)),
+        atol=1e-14,
+    )
+    np.testing.assert_allclose(
+        G.project_ball_cone(x, np.array([-3.0, 0, 0, 0, 0]), 1.5),
+        -G.project_circular_cone(-x, math.asin(0.5)),
+        atol=1e-14,
+    )
