@@ -126,7 +126,7 @@ def _enforce(model: nn.Module, masks: Masks, optimizer: torch.optim.Optimizer | 
 
 
 def _train_masked(
-    model, data, config, masks, base_seed, start_epoch, loss_fn, device, on_step, stop_epoch=None
+    model, data, config, masks, base_seed, start_epoch, loss_fn, device, on_step, on_epoch=None
 ) -> list[dict[str, float]]:
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -138,8 +138,7 @@ def _train_masked(
     penalised = train.l1_parameters(model, config.l1_scope) if config.l1 > 0 else []
     _enforce(model, masks, optimizer)
     history = []
-    stop_epoch = config.epochs if stop_epoch is None else stop_epoch
-    for epoch in range(start_epoch, stop_epoch):
+    for epoch in range(start_epoch, config.epochs):
         loader = train.make_loader(data, config.batch_size, shuffle=True, seed=base_seed + epoch)
         model.train()
         total, loss_sum, correct, lr = 0, 0.0, 0, config.lr
@@ -172,6 +171,8 @@ def _train_masked(
         history.append(
             {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / total, "accuracy": correct / total}
         )
+        if on_epoch is not None:
+            on_epoch(epoch + 1, model)
     return history
 
 
@@ -379,10 +380,9 @@ def imp(
     base_seed = _base_seed(generator)
     masks = full_masks(model)
 
-    def run(start: int, stop: int) -> list[dict]:
-        # the learning-rate schedule is always that of the full run of config.epochs epochs
+    def run(start: int, on_epoch=None) -> list[dict]:
         return _train_masked(
-            model, data, config, masks, base_seed, start, loss_fn, device, None, stop
+            model, data, config, masks, base_seed, start, loss_fn, device, None, on_epoch
         )
 
     def notify(event: str, index: int, record: dict) -> None:
@@ -391,9 +391,14 @@ def imp(
             if out is not None:
                 record[event] = out
 
-    history = run(0, rewind_epoch) if rewind_epoch > 0 else []
-    rewind_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    history += run(rewind_epoch, config.epochs)
+    rewind_state = {}
+
+    def snapshot(epochs_done: int, net: nn.Module) -> None:
+        if epochs_done == rewind_epoch:
+            rewind_state.update({k: v.detach().clone() for k, v in net.state_dict().items()})
+
+    snapshot(0, model)
+    history = run(0, snapshot)  # one uninterrupted dense run (the momentum is kept throughout)
     records = [{"round": 0, "sparsity": 0.0, "history": history}]
     notify("trained", 0, records[0])
     for index, sparsity in enumerate(schedule, start=1):
@@ -402,7 +407,7 @@ def imp(
         _enforce(model, masks, None)
         record = {"round": index, "sparsity": float(sparsity)}
         notify("rewound", index, record)
-        record["history"] = run(rewind_epoch, config.epochs)
+        record["history"] = run(rewind_epoch)
         notify("trained", index, record)
         records.append(record)
     return IMPResult(masks, schedule, rewind_state, records)

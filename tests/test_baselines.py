@@ -81,7 +81,7 @@ def test_imp_rewinds_to_the_stored_early_weights_and_reaches_the_schedule(datase
     snapshots = {}
 
     def callback(event, index, model, masks):
-        if event == "rewound":
+        if event == "rewound" or index == 0:
             snapshots[index] = {k: v.clone() for k, v in model.state_dict().items()}
         return {"kept": count_kept(masks)}
 
@@ -104,6 +104,11 @@ def test_imp_rewinds_to_the_stored_early_weights_and_reaches_the_schedule(datase
     )
     for name, value in reference.state_dict().items():
         torch.testing.assert_close(result.rewind_state[name], value, rtol=0, atol=0)
+    # round 0 is one uninterrupted dense training, identical to pnlib.train.train
+    dense = make_net()
+    train.train(dense, dataset, CONFIG, generator=torch.Generator().manual_seed(5))
+    for name, value in dense.state_dict().items():
+        torch.testing.assert_close(snapshots[0][name], value, rtol=0, atol=0)
     n = flat(net).numel()
     for record in result.rounds[1:]:
         snap = snapshots[record["round"]]
