@@ -1,0 +1,335 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-hvp)=
+# # Hessian-vector products
+#
+# :::{admonition} Learning goals
+# :class: tip
+# - Compute a product $Hv$ with the Hessian of a network's loss without ever forming $H$ (Pearlmutter's trick).
+# - Tell forward-over-reverse from reverse-over-reverse differentiation, and check both against the exact Hessian.
+# - Weight uneven batches correctly, so that the operator is the Hessian of the mean loss over the whole dataset.
+# - Measure what one product costs against one gradient, and why a block of vectors should share a pass over the data.
+# :::
+#
+# **Prerequisites:** {ref}`ch-how-sparse`; the notation is in {ref}`notation`.
+
+# %% tags=["parameters"]
+SEED = 0
+HIDDEN = [32, 32]  # widths of the digits MLP's hidden layers
+BATCH_SIZE = 256  # batch size of the passes over the training set
+BLOCK_SIZES = [1, 2, 4, 8, 16]  # vectors multiplied together in the cost study
+REPEATS = 3  # timings keep the fastest of this many runs
+SAVE_FIGS = False
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from myst_nb import glue
+from torch import nn
+from torch.func import functional_call, grad, jvp
+
+from pnlib import data, hessian, models, plotting, repro
+
+plotting.use_book_style()
+gen = repro.seed_everything(SEED)
+train_set = data.load("digits", train=True)
+x_all, y_all = train_set.tensors
+batches = list(zip(x_all.split(BATCH_SIZE), y_all.split(BATCH_SIZE)))
+loss_fn = nn.CrossEntropyLoss()
+
+# %% [markdown]
+# This chapter uses `pnlib.hessian.HessianOperator`, `pnlib.hessian.exact_hessian` and `pnlib.hessian.gradient`.
+#
+# ## Why products, not matrices
+#
+# The pruning limit of {cite:t}`zhang2024pruning` depends on the eigenvalues of the Hessian $H = \nabla^2 L(w^*)$ of the training loss at the trained weights.
+#
+# A network with $D$ weights has a $D \times D$ Hessian: for ResNet18 ($D \approx 1.1 \times 10^7$) that is $10^{14}$ numbers, far beyond any memory.
+#
+# Every method of the next chapter, {ref}`ch-lanczos`, only ever needs the **Hessian-vector product** $v \mapsto Hv$.
+#
+# {cite:t}`pearlmutter1994` observed that this product is a directional derivative of the gradient,
+#
+# $$
+# H v = \frac{d}{dt} \nabla L(w + t v) \Big|_{t = 0},
+# $$ (eq-hvp-directional)
+#
+# so it costs a small constant times one gradient, whatever $D$ is.
+#
+# The network of this chapter is the digits MLP of {ref}`ch-how-sparse`, whose $D$ is small enough that its full Hessian can be formed and used as the reference.
+
+# %%
+net = models.build("mlp", num_classes=10, in_shape=(64,), hidden=HIDDEN, generator=gen).double()
+x64 = x_all.double()
+op = hessian.HessianOperator(net, loss_fn, [(x.double(), y) for x, y in batches])
+D = op.shape[0]
+print(f"D = {D} parameters, N = {op.num_data} training images in {len(batches)} batches")
+
+# %% [markdown]
+# ## Finite differences: the idea, and its limit
+#
+# Equation {eq}`eq-hvp-directional` suggests the central difference $\big(\nabla L(w + tv) - \nabla L(w - tv)\big) / 2t$.
+#
+# Its error has two parts: the truncation error, of order $t^2$, and the rounding error of the two gradients, of order $\epsilon_{\text{mach}}/t$.
+#
+# {numref}`fig-hvp-finite-difference` shows the relative error against $t$, in float64 and float32, measured against the exact product.
+
+# %%
+H = hessian.exact_hessian(net, loss_fn, [(x.double(), y) for x, y in batches])
+v = torch.randn(D, dtype=torch.float64, generator=gen)
+exact_hv = H @ v
+w0 = hessian.flat_params(net).double()
+
+
+def grad_at(w, dtype):
+    """Gradient of the mean loss at the flat weights `w`, computed in `dtype`."""
+    model = models.build("mlp", num_classes=10, in_shape=(64,), hidden=HIDDEN).to(dtype)
+    torch.nn.utils.vector_to_parameters(w.to(dtype), model.parameters())
+    return hessian.gradient(model, loss_fn, (x_all.to(dtype), y_all)).double()
+
+
+steps = np.logspace(-10, -1, 19)
+fd_error = {}
+for dtype in (torch.float64, torch.float32):
+    fd_error[dtype] = [
+        float(torch.linalg.norm((grad_at(w0 + t * v, dtype) - grad_at(w0 - t * v, dtype)) / (2 * t)
+                                - exact_hv) / torch.linalg.norm(exact_hv))
+        for t in steps
+    ]
+
+# %% mystnb={"figure": {"caption": "Relative error of the central-difference Hessian-vector product", "name": "fig-hvp-finite-difference"}}
+fig, ax = plt.subplots(figsize=(6, 3.6))
+for dtype, errors in fd_error.items():
+    ax.loglog(steps, errors, marker="o", label=str(dtype).replace("torch.", ""))
+ax.set_xlabel("step $t$")
+ax.set_ylabel("relative error of $Hv$")
+ax.legend()
+plotting.maybe_save(fig, "fig-hvp-finite-difference", notebook="05_hessian_vector_products",
+                    enabled=SAVE_FIGS)
+plt.show()
+
+# %%
+best_fd = {str(k).replace("torch.", ""): float(np.min(e)) for k, e in fd_error.items()}
+glue("fd_best64", best_fd["float64"], display=False)
+glue("fd_best32", best_fd["float32"], display=False)
+
+# %% [markdown]
+# The best float32 step leaves a relative error of {glue:text}`fd_best32:.1e`, and even float64 only reaches {glue:text}`fd_best64:.1e`.
+#
+# Automatic differentiation computes the derivative in {eq}`eq-hvp-directional` exactly (up to rounding), with no step to tune.
+#
+# ## Two ways to differentiate twice
+#
+# **Reverse-over-reverse** (double backward) builds the graph of the gradient and differentiates $v^\top \nabla L$ by a second backward pass: this is what PyHessian {cite:p}`yao2020pyhessian` does.
+#
+# **Forward-over-reverse** pushes the tangent $v$ forward through the gradient computation with forward-mode differentiation (`torch.func.jvp` of `torch.func.grad`): it needs no graph of the graph, which saves memory.
+#
+# Both fit in a few lines for one batch.
+
+# %%
+names = [n for n, _ in net.named_parameters()]
+params = tuple(p.detach() for p in net.parameters())
+tangent = tuple(t.view_as(p) for t, p in zip(v.split([p.numel() for p in params]), params))
+
+
+def batch_loss(*ps):
+    return loss_fn(functional_call(net, dict(zip(names, ps)), (x64,)), y_all)
+
+
+argnums = tuple(range(len(params)))
+fwd = jvp(grad(batch_loss, argnums=argnums), params, tangent)[1]
+leaves = [p.clone().requires_grad_() for p in params]
+g = torch.autograd.grad(batch_loss(*leaves), leaves, create_graph=True)
+rev = torch.autograd.grad(g, leaves, grad_outputs=tangent)
+flat = {"forward-over-reverse": torch.cat([t.reshape(-1) for t in fwd]),
+        "reverse-over-reverse": torch.cat([t.reshape(-1) for t in rev])}
+
+# %% [markdown]
+# The whole training set is one batch here, so both products are exactly $Hv$; the cell below compares them with the exact Hessian.
+
+# %% tags=["nbval-check-output"]
+for name, hv in flat.items():
+    err = float(torch.linalg.norm(hv - exact_hv) / torch.linalg.norm(exact_hv))
+    print(f"{name}: relative error {'below 1e-12' if err < 1e-12 else f'{err:.1e}'}")
+print(f"asymmetry of the exact Hessian below 1e-12: {bool((H - H.T).abs().max() < 1e-12)}")
+
+# %% [markdown]
+# ## One operator over the whole dataset
+#
+# The training loss is the mean over all $N$ examples, and a pass over the data visits it in batches $b$ of sizes $|b|$, the last one usually smaller:
+#
+# $$
+# H = \sum_b \frac{|b|}{N} \nabla^2 \bar\ell_b(w),
+# $$ (eq-hvp-weighted)
+#
+# where $\bar\ell_b$ is the mean loss of batch $b$.
+#
+# Averaging the batch Hessians with equal weights instead, as some libraries do, is wrong as soon as the batches are uneven.
+#
+# `pnlib.hessian.HessianOperator` implements {eq}`eq-hvp-weighted` with forward-over-reverse products, in eval mode, and with the same API for one vector or a block of them.
+
+# %%
+uneven = [(x64[:1300], y_all[:1300]), (x64[1300:], y_all[1300:])]
+weighted = hessian.HessianOperator(net, loss_fn, uneven) @ v
+ops = [hessian.HessianOperator(net, loss_fn, [b]) for b in uneven]
+equal_average = sum(o @ v for o in ops) / len(ops)
+bias = {name: float(torch.linalg.norm(hv - exact_hv) / torch.linalg.norm(exact_hv))
+        for name, hv in {"weighted": weighted, "equal": equal_average}.items()}
+glue("bias_equal", bias["equal"], display=False)
+
+# %% tags=["nbval-check-output"]
+print(f"batches of {[len(b[1]) for b in uneven]}")
+print(f"weighted by |b|/N: relative error below 1e-12: {bias['weighted'] < 1e-12}")
+print(f"equal weights:     relative error {bias['equal']:.3f}")
+
+# %% [markdown]
+# With one small batch of {glue:text}`bias_equal:.1%` relative error, the equal-weight average is a different matrix, not a noisy version of the right one.
+#
+# ## What a product costs
+#
+# Theory says one Hessian-vector product costs a few gradients in floating-point operations {cite:p}`pearlmutter1994`.
+#
+# In practice, for small networks on a CPU, the fixed cost of each operation dominates, and what matters is how many passes over the data we make.
+#
+# A block of $k$ vectors can go through the data once: the forward and backward pass of the weights are shared, and only the tangents are batched (with `torch.func.vmap`).
+#
+# The next cell times, for the float32 digits MLP, one gradient over the training set and products with blocks of $k$ vectors, and reports the cost per vector in units of one gradient.
+
+# %%
+net32 = models.build("mlp", num_classes=10, in_shape=(64,), hidden=HIDDEN,
+                     generator=torch.Generator().manual_seed(SEED))
+
+
+def fastest(fn):
+    """Fastest of REPEATS timed runs, after a warm-up run."""
+    fn()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def plain_gradient():
+    net32.zero_grad()
+    for x, y in batches:
+        (loss_fn(net32(x), y) * len(y) / len(y_all)).backward()
+
+
+t_grad = fastest(plain_gradient)
+per_vector = {}
+for method in ("forward-over-reverse", "reverse-over-reverse"):
+    op32 = hessian.HessianOperator(net32, loss_fn, batches, method=method)
+    per_vector[method] = [fastest(lambda k=k: op32 @ torch.randn(D, k)) / k / t_grad
+                          for k in BLOCK_SIZES]
+
+# %% mystnb={"figure": {"caption": "Cost of a Hessian-vector product per vector, in gradients, against the block size", "name": "fig-hvp-cost"}}
+fig, ax = plt.subplots(figsize=(6, 3.6))
+for method, ratios in per_vector.items():
+    ax.plot(BLOCK_SIZES, ratios, marker="o", label=method)
+ax.axhline(1.0, color="0.5", linestyle=":", label="one gradient")
+ax.set_xscale("log", base=2)
+ax.set_xlabel("vectors per pass over the data $k$")
+ax.set_ylabel("time per vector / gradient time")
+ax.legend()
+plotting.maybe_save(fig, "fig-hvp-cost", notebook="05_hessian_vector_products", enabled=SAVE_FIGS)
+plt.show()
+
+# %%
+glue("cost_single", per_vector["forward-over-reverse"][0], display=False)
+glue("cost_block", per_vector["forward-over-reverse"][-1], display=False)
+glue("block_max", BLOCK_SIZES[-1], display=False)
+
+# %% [markdown]
+# {numref}`fig-hvp-cost` was measured when this page was built, so its numbers depend on the machine: here one forward-over-reverse product costs {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector in blocks of {glue:text}`block_max`.
+#
+# The repository's benchmark `benchmarks/bench_hvp.py` makes the same measurement for the book's MLP and CNN and for ResNet18, and compares with curvlinops {cite:p}`dangel2025curvlinops` and a PyHessian-style double backward.
+#
+# The next chapter advances all its random probe vectors together for exactly this reason.
+#
+# ## Exercises
+#
+# ```{exercise}
+# :label: ch-hvp-ex1
+# For a quadratic loss $L(w) = \tfrac12 w^\top A w$ with a symmetric $A$, the Hessian is $A$ everywhere.
+# Build a one-layer linear network without bias and an MSE loss whose Hessian is $A = \tfrac{2}{N m} X^\top X \otimes I_m$ (for $m$ outputs), and check `HessianOperator` against this closed form.
+# ```
+#
+# ```{solution-start} ch-hvp-ex1
+# :class: dropdown
+# ```
+#
+# For `nn.Linear(d, m, bias=False)` the weight is $W \in \mathbb{R}^{m \times d}$, flattened row by row, and the MSE loss is $\frac{1}{Nm}\lVert X W^\top - Y \rVert_F^2$.
+#
+# Differentiating twice gives $\frac{2}{Nm} I_m \otimes X^\top X$ in that flattening.
+
+# %%
+lin = nn.Linear(5, 3, bias=False).double()
+xq = torch.randn(40, 5, dtype=torch.float64, generator=gen)
+yq = torch.randn(40, 3, dtype=torch.float64, generator=gen)
+closed_form = torch.kron(torch.eye(3, dtype=torch.float64), xq.T @ xq) * 2 / (40 * 3)
+hq = hessian.exact_hessian(lin, nn.MSELoss(), (xq, yq))
+print(f"closed form matches: {bool(torch.allclose(hq, closed_form, atol=1e-12))}")
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ch-hvp-ex2
+# Dropout makes the loss random, so "the Hessian" is only defined once dropout is switched off.
+# Add a dropout layer to a small network, compute two products with the same vector in training mode (by hand, with `torch.autograd`), and compare them; then do the same with `HessianOperator`, which works in eval mode.
+# ```
+#
+# ```{solution-start} ch-hvp-ex2
+# :class: dropdown
+# ```
+
+# %%
+drop_net = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 10)).double()
+dparams = list(drop_net.parameters())
+u = [torch.randn_like(p) for p in dparams]
+
+
+def train_mode_product():
+    drop_net.train()
+    g = torch.autograd.grad(loss_fn(drop_net(x64), y_all), dparams, create_graph=True)
+    return torch.cat([h.reshape(-1) for h in torch.autograd.grad(g, dparams, grad_outputs=u)])
+
+
+a, b = train_mode_product(), train_mode_product()
+dop = hessian.HessianOperator(drop_net, loss_fn, (x64, y_all))
+u_flat = torch.cat([t.reshape(-1) for t in u])
+print(f"train mode, two products differ: {bool((a - b).abs().max() > 1e-6)}")
+print(f"HessianOperator, two products equal: {bool(torch.equal(dop @ u_flat, dop @ u_flat))}")
+
+# %% [markdown]
+# Lanczos assumes one fixed symmetric matrix; a random one breaks it, which is why the operator always switches to eval mode (and restores the previous mode afterwards).
+#
+# ```{solution-end}
+# ```
+#
+# ## Takeaways
+#
+# :::{admonition} Takeaways
+# :class: important
+# - A Hessian-vector product is a directional derivative of the gradient; automatic differentiation computes it exactly, where the best finite difference in float32 is off by {glue:text}`fd_best32:.1e`.
+# - Forward-over-reverse and reverse-over-reverse give the same product; the first needs no graph of the graph.
+# - Over a dataset, batches must be weighted by their size: equal weights gave a matrix {glue:text}`bias_equal:.1%` away from the Hessian here.
+# - On this machine one product cost {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector when {glue:text}`block_max` vectors share a pass over the data.
+# :::
