@@ -71,6 +71,7 @@ __all__ = [
     "random_subspace_bases",
     "smat",
     "statistical_dimension_circular_cone",
+    "statistical_dimension_from_transition",
     "statistical_dimension_l1_descent_cone",
     "statistical_dimension_mc",
     "statistical_dimension_orthant",
@@ -1212,6 +1213,45 @@ def phase_transition(
         probs.append(float(hit.mean()))
     p = np.array(probs)
     return PhaseTransition(ks.astype(int), p, np.sqrt(p * (1 - p) / num_trials), num_trials)
+
+
+def statistical_dimension_from_transition(result: PhaseTransition, dim: int) -> tuple[float, float]:
+    r"""Statistical dimension from a full phase-transition curve: $\sum_{k=0}^{D} p_k - 1/2$.
+
+    The conic Crofton formula gives $p_k = \Pr\{C \cap L_k \ne \{0\}\} = 2(v_{D-k+1} +
+    v_{D-k+3} + \dots)$ for a uniformly random $k$-dimensional $L_k$, with $v_j$ the intrinsic
+    volumes of $C$ (ALMT Sec. 5). Summing over $k = 0, \dots, D$ counts $v_j$ exactly
+    $\lceil j/2\rceil$ times, and for a closed convex cone that is not a subspace the odd and
+    the even intrinsic volumes each sum to $1/2$, so
+
+    $$\sum_{k=0}^{D} p_k = \sum_j j\,v_j + \tfrac12 = \delta(C) + \tfrac12 .$$
+
+    The area under the transition curve is thus an estimate of $\delta(C)$ that is independent of
+    any projection.
+
+    Args:
+        result: A :class:`PhaseTransition` over every ``k = 0, 1, ..., dim``.
+        dim: Ambient dimension $D$.
+
+    Returns:
+        ``(estimate, standard_error)``, the error from the binomial errors of the ``p_k``.
+
+    Raises:
+        ValueError: If ``result.ks`` is not ``0, 1, ..., dim``.
+
+    Example:
+        >>> ks = np.arange(21)
+        >>> p = np.array([wendel_probability(20, int(k)) for k in ks])
+        >>> est, _ = statistical_dimension_from_transition(
+        ...     PhaseTransition(ks, p, np.zeros(21), 1), 20)
+        >>> round(est, 12)
+        10.0
+    """
+    dim = _check_dim(dim)
+    if not np.array_equal(np.asarray(result.ks), np.arange(dim + 1)):
+        raise ValueError(f"the transition must cover every k = 0, 1, ..., {dim}")
+    estimate = float(np.sum(result.probability)) - 0.5
+    return estimate, float(np.sqrt(np.sum(np.asarray(result.standard_error) ** 2)))
 
 
 def crossing_point(ks: np.ndarray, probability: np.ndarray, level: float = 0.5) -> float:

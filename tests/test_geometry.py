@@ -444,6 +444,9 @@ def test_ellipsoid_transition_crosses_near_the_exact_statistical_dimension():
     )
     k50 = G.crossing_point(res.ks, res.probability)
     assert abs(k50 - (dim - delta)) <= G.kinematic_slack(dim, 0.5) + 5 * se
+    # exact identity (summed Crofton formula): the area under the curve is delta + 1/2
+    area, area_se = G.statistical_dimension_from_transition(res, dim)
+    assert abs(area - delta) <= 5 * math.hypot(se, area_se)
     assert res.probability[0] == 0.0 and res.probability[-1] == 1.0
 
 
@@ -565,3 +568,24 @@ def test_ball_cone_with_axis_along_first_coordinate():
         -G.project_circular_cone(-x, math.asin(0.5)),
         atol=1e-14,
     )
+
+
+def test_area_under_exact_transitions_is_statistical_dimension_plus_half():
+    for dim, angle in [(10, 0.4), (40, 0.6), (60, 1.2)]:
+        ks = np.arange(dim + 1)
+        p = np.array(
+            [
+                float(k == dim)
+                if k in (0, dim)
+                else stats.beta.sf(math.cos(angle) ** 2, k / 2, (dim - k) / 2)
+                for k in ks
+            ]
+        )
+        est, _ = G.statistical_dimension_from_transition(
+            G.PhaseTransition(ks, p, np.zeros(dim + 1), 1), dim
+        )
+        assert est == pytest.approx(G.statistical_dimension_circular_cone(dim, angle), abs=1e-9)
+    with pytest.raises(ValueError, match="every k"):
+        G.statistical_dimension_from_transition(
+            G.PhaseTransition(np.arange(3), np.zeros(3), np.zeros(3), 1), 5
+        )
