@@ -236,6 +236,15 @@ plt.show()
 # - **exactly**, by Monte Carlo with the projection onto the pruning cone of {ref}`ch-convex-cones`;
 # - **approximately**, by the formula $\sum_i r_i^2/(R^2 + r_i^2)$ of {eq}`eq-pruning-cone-approx`, which the pruning paper {cite:p}`zhang2024pruning` uses.
 #
+# A second, projection-free estimate of the exact value comes from the transition curve itself.
+# The conic Crofton formula writes $p_k = \Pr\{C \cap L_k \ne \{0\}\}$ through the intrinsic volumes of $C$ {cite:p}`amelunxen2014`, and summing it over all $k$ gives the exact identity
+#
+# $$
+# \sum_{k=0}^{D} \Pr\{C \cap L_k \ne \{0\}\} = \delta(C) + \tfrac12
+# $$ (eq-transition-area)
+#
+# for every closed convex cone that is not a subspace (`statistical_dimension_from_transition`); the area under a simulated curve therefore checks the projection-based value independently.
+#
 # The semi-axes spread over a decade and a half, as the semi-axes $\sqrt{2\epsilon/\lambda_i}$ of a sublevel set do for a spread-out Hessian spectrum, and the direction of $c$ is random.
 
 # %%
@@ -253,10 +262,12 @@ for R in PRUNE_DISTANCES:
     curve = geometry.phase_transition(lambda U, c=center: geometry.subspace_meets_ellipsoid(U, c, radii),
                                       PRUNE_DIM, prune_ks, num_trials=PRUNE_TRIALS, generator=rng)
     k50 = geometry.crossing_point(prune_ks, curve.probability)
+    area, area_se = geometry.statistical_dimension_from_transition(curve, PRUNE_DIM)
     prune_rows.append({"R": R, "delta": delta, "se": se, "approx": approx,
-                       "curve": curve, "k50": k50})
-    print(f"R = {R:4.1f}: delta exact {delta:6.2f} ± {se:4.2f}, approximation {approx:6.2f}; "
-          f"50% at k = {k50:5.2f}, predicted {PRUNE_DIM - delta:5.2f} (exact) / {PRUNE_DIM - approx:5.2f} (approx.)")
+                       "curve": curve, "k50": k50, "area": area, "area_se": area_se})
+    print(f"R = {R:4.1f}: delta exact {delta:6.2f} ± {se:4.2f}, from the curve {area:6.2f} ± {area_se:4.2f}, "
+          f"approximation {approx:6.2f}; 50% at k = {k50:5.2f}, predicted {PRUNE_DIM - delta:5.2f} (exact) "
+          f"/ {PRUNE_DIM - approx:5.2f} (approx.)")
 
 # %% mystnb={"figure": {"caption": "A random subspace against a translated ellipsoid", "name": "fig-kinematic-formula-pruning"}}
 fig, ax = plt.subplots()
@@ -273,6 +284,8 @@ plt.show()
 
 # %% [markdown]
 # The farther the ellipsoid, the larger the subspace must be to reach it: the transition moves right as $R$ grows, which is the statement "removing more weight needs a flatter loss" in miniature.
+#
+# The area under each curve reproduces the projection-based $\delta$ within the combined standard errors, so the exact statistical dimension of the pruning cone is confirmed twice, by two unrelated computations.
 #
 # The dashed lines (exact $\delta$) sit on the simulated 50% points; the dotted lines (the approximation) sit to their right, because the approximation undercounts the statistical dimension.
 #
@@ -326,6 +339,8 @@ glue("circ_pred", CIRC_DIM - circ_delta, display=False)
 glue("wendel_zmax", float(wendel_z.max()), display=False)
 glue("max_error_sqrt_d", float(np.abs(errors).max()), display=False)
 glue("ratio_near", float(sweep[0, 2] / sweep[0, 0]), display=False)
+glue("area_zmax", max(abs(r["area"] - r["delta"]) / math.hypot(r["se"], r["area_se"]) for r in prune_rows),
+     display=False)
 glue("prune_k50_far", prune_rows[-1]["k50"], display=False)
 glue("prune_pred_far", PRUNE_DIM - prune_rows[-1]["delta"], display=False)
 glue("prune_approx_far", PRUNE_DIM - prune_rows[-1]["approx"], display=False)
@@ -410,5 +425,6 @@ print(f"approximation (any direction): {geometry.pruning_cone_statistical_dimens
 # - A random $k$-dimensional subspace meets a cone $C$ with probability that jumps from 0 to 1 around $k = D - \delta(C)$; the guarantee is a window of $\pm a_\eta\sqrt D$ with $a_\eta = \sqrt{8\log(4/\eta)}$ ({glue:text}`a_eta:.2f` for $\eta$ = {glue:text}`eta`), the observed transitions are much narrower.
 # - Against exact finite-dimensional answers (Wendel's formula for the orthant, a Beta law for the circular cone) the simulations agree within their binomial error (largest deviation {glue:text}`wendel_zmax:.1f` standard errors for the orthant); the circular-cone transition crosses 50% at $k$ = {glue:text}`circ_k50:.1f`, predicted {glue:text}`circ_pred:.1f`.
 # - Basis pursuit recovers a sparse signal once the number of measurements exceeds the statistical dimension of the $\ell_1$ descent cone: 50% at {glue:text}`bp_m50:.1f` measurements against $D\psi(s/D)$ = {glue:text}`bp_delta:.1f`.
+# - The area under a full transition curve equals $\delta(C) + 1/2$ exactly; in the pruning miniature it matches the projection-based statistical dimension within {glue:text}`area_zmax:.1f` combined standard errors.
 # - In the pruning miniature, the transition follows the exact statistical dimension of the pruning cone (at $R$ = {glue:text}`prune_R_far:.0f`: simulated {glue:text}`prune_k50_far:.1f`, predicted {glue:text}`prune_pred_far:.1f`), while the approximation $\sum_i r_i^2/(R^2+r_i^2)$ predicts {glue:text}`prune_approx_far:.1f`; it undercounts the exact value, by an error below one unit of $\sqrt D$ here but a large relative error when the cone is thin (ratio {glue:text}`prune_ratio_far:.2f` at that distance).
 # :::
