@@ -52,7 +52,7 @@ TOLERANCE = 0.01  # accuracy drop of the tolerance criterion (one point)
 EPS = None  # None: std of the mini-batch training losses (the authors' rule)
 EPS_BATCH_SIZE = 128
 NEGATIVE = "abs"
-EXACT = "auto"  # exact eigenvalues when D <= EXACT_MAX_DIM, else SLQ
+EXACT = "auto"  # "auto": exact eigenvalues up to EXACT_MAX_DIM weights, SLQ above
 EXACT_MAX_DIM = 5000
 NUM_STEPS = 128
 NUM_PROBES = 4

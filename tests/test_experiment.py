@@ -63,7 +63,7 @@ def test_pipeline_writes_valid_results(tiny_run):
 def test_prediction_matches_independent_computation(tiny_run):
     """Fixed point and actual limits recomputed from the model with numpy and the sweep."""
     _, result = tiny_run
-    model, metrics = result.model, result.metrics
+    model, metrics = copy.deepcopy(result.model).cpu(), result.metrics
     train_set = data.load("digits", train=True)
     hess_set = experiment._subset(train_set, TINY["hessian_subset"], 0 + 2)
     x = torch.stack([hess_set[i][0] for i in range(len(hess_set))])
