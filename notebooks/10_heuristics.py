@@ -42,6 +42,7 @@ SCALES = [1, 2, 3, 4, 5]  # weight scaling factors (the paper's Figure 7)
 NUM_STEPS = 64  # Lanczos steps of the spectrum estimate
 NUM_PROBES = 1  # SLQ probes
 GRID_POINTS = 200  # sparsity grid of the actual limits
+DEVICE = "cpu"  # "cuda" or "auto" for the paper's tasks
 SAVE_FIGS = False
 
 # %%
@@ -56,6 +57,7 @@ from myst_nb import glue
 from pnlib import baselines, bounds, data, experiment, models, plotting, prune, repro, train
 
 plotting.use_book_style()
+device = experiment.resolve_device(DEVICE)
 repro.seed_everything(SEED)
 train_set, test_set = data.load(DATASET, train=True), data.load(DATASET, train=False)
 facts = data.info(DATASET)
@@ -68,7 +70,7 @@ measure = train.measure_on({"train": train_set, "test": test_set})
 def build():
     gen = torch.Generator().manual_seed(SEED)
     return models.build(MODEL, num_classes=facts.num_classes, in_shape=facts.in_shape,
-                        generator=gen, **options)
+                        generator=gen, **options).to(device)
 
 
 def predict(model):
@@ -186,7 +188,7 @@ print("net   |w|    R(0.5)  trace(H)  lam_max  eps       predicted  actual(acc) 
 for name in nets:
     w = prune.flat_prunable(nets[name])
     summary = preds[name].summary
-    print(f"{name:5s} {float(w.norm()):.3f}  {bounds.removed_norm(w.numpy(), 0.5):.3f}   "
+    print(f"{name:5s} {float(w.norm()):.3f}  {bounds.removed_norm(w.cpu().numpy(), 0.5):.3f}   "
           f"{summary['trace']:8.3f}  {summary['ritz_max']:.3f}   {preds[name].eps:.2e}  "
           f"{preds[name].sparsity:.3f}      {limits[name]['accuracy']:.3f}        "
           f"{limits[name]['loss']:.3f}")
@@ -202,7 +204,7 @@ for name in nets:
     radius = np.linspace(0.0, result.radius.max(), 200)
     ax.plot(radius, preds[name].theory(radius), "--", color=line.get_color(),
             label=f"{name}: theory $s(R)$")
-    ax.plot([bounds.removed_norm(prune.flat_prunable(nets[name]).numpy(), preds[name].sparsity)],
+    ax.plot([bounds.removed_norm(prune.flat_prunable(nets[name]).cpu().numpy(), preds[name].sparsity)],
             [preds[name].sparsity], "o", color=line.get_color())
 ax.set_xlabel("removed norm $R$")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
@@ -230,7 +232,7 @@ plt.show()
 base = records["dense"]  # the l1-trained dense network of round 0 above
 base_pred = rounds[0]["trained"]["predicted"]
 prediction0 = predict(base)  # the same as round 0's prediction (same seed)
-weights0 = prune.flat_prunable(base).double().numpy()
+weights0 = prune.flat_prunable(base).double().cpu().numpy()
 
 
 def scaled_network(model, c):

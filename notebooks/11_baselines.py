@@ -42,6 +42,7 @@ RG_LR = 0.1  # Rare Gems: learning rate of the scores
 RG_L2 = 1e-4  # Rare Gems: lambda of the l2 penalty on the scores
 RG_FREEZES = 4  # Rare Gems: iterative freezing steps
 SMART_RATIO_LAST = 0.3  # Smart-Ratio: keep ratio of the last layer (the authors' default)
+DEVICE = "cpu"  # "cuda" or "auto" for the paper's tasks
 SAVE_FIGS = False
 
 # %%
@@ -53,9 +54,10 @@ import torch
 from IPython.display import Markdown
 from myst_nb import glue
 
-from pnlib import baselines, data, models, plotting, prune, repro, train
+from pnlib import baselines, data, experiment, models, plotting, prune, repro, train
 
 plotting.use_book_style()
+device = experiment.resolve_device(DEVICE)
 repro.seed_everything(SEEDS[0])
 train_set, test_set = data.load(DATASET, train=True), data.load(DATASET, train=False)
 facts = data.info(DATASET)
@@ -68,7 +70,7 @@ def build(seed):
     """The network at its initialisation for `seed` (the same for every method)."""
     gen = torch.Generator().manual_seed(seed)
     return models.build(MODEL, num_classes=facts.num_classes, in_shape=facts.in_shape,
-                        generator=gen, **options)
+                        generator=gen, **options).to(device)
 
 
 def accuracy(model):

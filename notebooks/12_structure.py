@@ -37,6 +37,7 @@ L1 = 1e-4  # lambda of the l1 penalty (LOMP's training)
 NUM_ROWS = 100  # Hessian rows sampled at magnitude quantiles (as the paper's code)
 ZERO_TOL = 1e-7  # a row with l1 norm below this counts as zero (as the paper's code)
 BINS = 50  # histogram bins of the total-variation distance
+DEVICE = "cpu"  # "cuda" or "auto" for the paper's tasks
 SAVE_FIGS = False
 
 # %%
@@ -51,6 +52,7 @@ from myst_nb import glue
 from pnlib import data, experiment, hessian, models, plotting, prune, repro, train
 
 plotting.use_book_style()
+device = experiment.resolve_device(DEVICE)
 repro.seed_everything(SEED)
 train_set, test_set = data.load(DATASET, train=True), data.load(DATASET, train=False)
 facts = data.info(DATASET)
@@ -61,7 +63,7 @@ seeds = [SEED + i for i in range(NUM_RUNS)]
 
 def trained(seed, cfg=config):
     net = models.build(MODEL, num_classes=facts.num_classes, in_shape=facts.in_shape,
-                       generator=torch.Generator().manual_seed(seed), **options)
+                       generator=torch.Generator().manual_seed(seed), **options).to(device)
     train.train(net, train_set, cfg, generator=torch.Generator().manual_seed(seed))
     return net
 
@@ -70,7 +72,7 @@ def row_norms(model):
     """Exact l1 norms of the Hessian rows of the boundary weights at NUM_ROWS magnitude quantiles."""
     op = hessian.HessianOperator(model, torch.nn.functional.cross_entropy, train_set,
                                  params="prunable", dtype=torch.float64)
-    weights = prune.flat_prunable(model).double().numpy()
+    weights = prune.flat_prunable(model).double().cpu().numpy()
     z, norms = experiment.zero_curvature_mass(op, weights, num_rows=NUM_ROWS, tol=ZERO_TOL)
     return z, norms
 
@@ -127,10 +129,10 @@ plt.show()
 # %%
 glue("num_runs", NUM_RUNS, display=False)
 runs = {seed: (nets["l1"] if seed == SEED else trained(seed)) for seed in seeds}
-weights = {seed: prune.flat_prunable(net).double().numpy() for seed, net in runs.items()}
+weights = {seed: prune.flat_prunable(net).double().cpu().numpy() for seed, net in runs.items()}
 init = models.build(MODEL, num_classes=facts.num_classes, in_shape=facts.in_shape,
                     generator=torch.Generator().manual_seed(SEED), **options)
-init_weights = prune.flat_prunable(init).double().numpy()
+init_weights = prune.flat_prunable(init).double().cpu().numpy()
 
 # %% mystnb={"figure": {"caption": "Weight magnitudes of independent runs", "name": "fig-structure-magnitudes"}}
 fig, ax = plt.subplots()
