@@ -107,7 +107,7 @@ def actual(model, eps):
 # Iterative magnitude pruning {cite:p}`frankle2019,frankle2020linear` removes weights in rounds and retrains between them.
 # The paper's Figure 4 (top row) shows the predicted threshold rising from round to round, above the sparsity the last round reached.
 #
-# Here the rounds are those of `pnlib.baselines.imp`, and the threshold is predicted after the training of each round.
+# Here the rounds are those of `pnlib.baselines.imp`, every training (the dense one and each retraining) uses LOMP's $\ell_1$ penalty, and the threshold is predicted after the training of each round.
 
 # %%
 glue("num_steps", NUM_STEPS, display=False)

@@ -97,9 +97,9 @@ rows = {name: row_norms(net) for name, net in nets.items()}
 def blank_input_fraction(model):
     """Fraction of prunable weights reading an input feature that is 0 in every training example."""
     first = next(iter(models.prunable_parameters(model).values()))
-    inputs = data.tensors(train_set)[0].reshape(len(train_set), -1)
-    if first.dim() != 2 or first.shape[1] != inputs.shape[1]:
+    if first.dim() != 2 or first.shape[1] != int(np.prod(facts.in_shape)):
         return float("nan")  # only for a first linear layer on flat inputs
+    inputs = data.tensors(train_set)[0].reshape(len(train_set), -1)
     blank = int((inputs.abs().max(dim=0).values == 0).sum())
     return blank * first.shape[0] / prune.flat_prunable(model).numel()
 
