@@ -275,7 +275,7 @@ for d in QUAD_DIMS:
 # {numref}`fig-pl-quadratic` shows the error of each predictor against the exact limit (re-fitted kept weights).
 
 # %% mystnb={"figure": {"caption": "Rotation-invariant quadratics: prediction minus exact limit, against D and against the exact limit", "name": "fig-pl-quadratic"}}
-fig, (ax_d, ax_s) = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, (ax_d, ax_s) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"wspace": 0.3})
 for key, marker in (("paper", "o"), ("free", "s")):
     for kind, color in (("exp", "C0"), ("pow", "C1")):
         rows = [r for r in quad_rows if r["kind"] == kind]
@@ -286,6 +286,8 @@ for key, marker in (("paper", "o"), ("free", "s")):
                      label=f"{key}, {kind}")
         ax_s.scatter([r["truth"] for r in rows], err, marker=marker, color=color)
 ax_d.set_xscale("log")
+ax_d.set_xticks(QUAD_DIMS, [str(d) for d in QUAD_DIMS])
+ax_d.minorticks_off()
 ax_d.set_xlabel("dimension $D$")
 ax_s.axvline(0.5, color="grey", linewidth=1)
 ax_s.set_xlabel("exact limit $s$ (fraction removed)")
@@ -307,7 +309,9 @@ glue("quad_norefit_gap", float(np.mean([r["truth"] - r["norefit"] for r in quad_
      display=False)
 
 # %% [markdown]
-# The paper's predictor is off by up to {glue:text}`quad_paper_maxerr:.3f` (in fraction removed), and the error does not shrink with $D$: it is a bias, not noise.
+# The paper's predictor is off by up to {glue:text}`quad_paper_maxerr:.3f` (in fraction removed).
+#
+# The right panel shows that its error is set by the limit $s$ itself, the same at every $D$: it is a bias of the formula, not finite-$D$ noise (the largest errors at small $D$ come from the cases with the largest $s$).
 #
 # Its sign follows {prf:ref}`prop-pl-free`: too optimistic below $s = 1/2$, too pessimistic above.
 #
@@ -461,6 +465,7 @@ for (name, kw), color in zip(settings.items(), ("C3", "C2", "C4")):
 for crit, style in (("accuracy", ":"), ("loss", "-.")):
     ax.axhline(actual[crit], color="grey", linestyle=style, label=f"actual limit ({crit})")
 ax.set_xscale("symlog", linthresh=0.1)
+ax.set_xlim(left=0)
 ax.set_xlabel("removed norm $R$")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
 ax.legend(fontsize=8)
