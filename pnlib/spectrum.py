@@ -353,14 +353,14 @@ def _block_lanczos(
 ) -> tuple[np.ndarray, np.ndarray, list[int | None], Tensor | None]:
     # p independent Lanczos recursions, one per column of V0, sharing the products; returns
     # float64 alpha (p, m), beta (p, m-1), the breakdown step per column, and the basis
-    # (m, dim, p) when reorthogonalising
+    # (p, m, dim) when reorthogonalising
     dim, p = V0.shape
     m = num_steps
     alpha = np.zeros((p, m))
     beta = np.zeros((p, max(m - 1, 0)))
     stops: list[int | None] = [None] * p
     active = torch.ones(p, dtype=torch.bool, device=op.device)
-    Q = torch.zeros(m, dim, p, dtype=op.dtype, device=op.device) if reorthogonalize else None
+    Q = torch.zeros(p, m, dim, dtype=op.dtype, device=op.device) if reorthogonalize else None
     q = V0.to(op.device, op.dtype)
     q_prev = torch.zeros_like(q)
     b_prev = torch.zeros(p, dtype=op.dtype, device=op.device)
@@ -368,15 +368,16 @@ def _block_lanczos(
     tol = 1e3 * torch.finfo(op.dtype).eps
     for j in range(m):
         if Q is not None:
-            Q[j] = q
+            Q[:, j] = q.T
         w = op(q)
         w = w - b_prev * q_prev
         a = torch.sum(q * w, dim=0, dtype=torch.float64)
         w = w - a.to(op.dtype) * q
         if Q is not None:
+            basis = Q[:, : j + 1]  # (p, j + 1, dim)
             for _ in range(2):  # "twice is enough" (classical Gram-Schmidt, repeated)
-                c = torch.einsum("kdp,dp->kp", Q[: j + 1], w)
-                w = w - torch.einsum("kdp,kp->dp", Q[: j + 1], c)
+                c = torch.bmm(basis, w.T.unsqueeze(2))  # (p, j + 1, 1)
+                w = w - torch.bmm(basis.transpose(1, 2), c).squeeze(2).T
         a_np = a.cpu().numpy()
         alpha[:, j] = np.where(active.cpu().numpy(), a_np, 0.0)
         anorm = np.maximum(anorm, np.abs(a_np))
@@ -474,7 +475,7 @@ def lanczos(
     start = op.count
     alpha, beta, stops, Q = _block_lanczos(op, V0, num_steps, reorthogonalize)
     k = stops[0] or num_steps
-    basis = Q[:k, :, 0].T if Q is not None else torch.empty(op.dim, 0, dtype=op.dtype)
+    basis = Q[0, :k].T if Q is not None else torch.empty(op.dim, 0, dtype=op.dtype)
     return LanczosResult(
         alpha=alpha[0, :k].copy(),
         beta=beta[0, : k - 1].copy(),
