@@ -155,6 +155,9 @@ def max_sparsity(
     Returns:
         $s(R)$, a float for a scalar radius, else an array of the radius' shape.
 
+    Raises:
+        ValueError: As :func:`min_density`.
+
     Example:
         >>> max_sparsity(np.ones(4), 1.0, 0.5)  # 2 eps / (2 eps + R^2) = 1/2
         0.5
