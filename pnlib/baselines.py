@@ -421,8 +421,9 @@ def smart_ratio_weights(num_layers: int) -> np.ndarray:
     r"""Smart-Ratio's unnormalised keep ratios of the layers before the last.
 
     Layer $l = 1, \dots, L-1$ of an $L$-layer network gets $(L - l + 1)^2 + (L - l + 1)$
-    (Su et al. 2020, Sec. 5: a quadratic decrease with depth); the last layer's ratio is fixed
-    separately.
+    (Su et al. 2020: a quadratic decrease with depth); the last layer's ratio is fixed
+    separately. The authors' code further divides by $l^2$ for VGG networks; that variant is not
+    used here.
 
     Args:
         num_layers: Number $L$ of prunable layers, at least 1.
@@ -452,8 +453,8 @@ def smart_ratio_counts(
     smaller, more only if the other layers are full). The others keep $\alpha c_l n_l$, with
     $c_l$ from :func:`smart_ratio_weights` and $\alpha$ chosen so that the total is exactly
     $n - $ ``num_removed(sparsity, n)``; a layer whose ratio would exceed 1 is kept whole and its
-    surplus goes to the others (the authors' code passes it on in the same way). Counts are
-    integers, rounded by largest remainder.
+    surplus is shared by the others in proportion (the authors' code hands it to the following
+    layers in order). Counts are integers, rounded by largest remainder.
 
     Args:
         sizes: Number of weights of each prunable layer, in depth order.
@@ -604,13 +605,13 @@ def rare_gems(
 
     As in Sreenivasan et al. (2022) and their code (``algo=hc_iter``): the weights $w_0$ stay
     frozen at initialisation; each prunable weight gets a score $p_i \in [0, 1]$ (initialised
-    uniformly at random); the forward pass uses $w_0 \odot f \odot \mathbb{1}[p > 1/2]$, where the
-    rounding passes its gradient straight through and $f$ marks weights not yet frozen; the
-    scores minimise the loss plus $\lambda \|p\|_2^2$ (``score_l2``) by SGD with ``config``'s
-    learning-rate schedule and momentum, and are clamped to $[0, 1]$ after each step. Every
-    ``config.epochs / freezes`` epochs the lowest scores among the unfrozen weights are frozen to
-    0, along :func:`geometric_schedule`. Optionally the weights are then trained on the mask
-    (``finetune``; GEM-MINER + fine-tuning).
+    uniformly at random, one of the code's options); the forward pass uses $w_0 \odot f \odot
+    \mathbb{1}[p > 1/2]$, where the rounding passes its gradient straight through and $f$ marks
+    weights not yet frozen; the scores minimise the loss plus $\lambda \|p\|_2^2$ (``score_l2``)
+    by SGD with ``config``'s learning-rate schedule and momentum, and are clamped to $[0, 1]$
+    after each step. Every ``config.epochs / freezes`` epochs the lowest scores among the
+    unfrozen weights are frozen to 0, along :func:`geometric_schedule`. Optionally the weights
+    are then trained on the mask (``finetune``; GEM-MINER + fine-tuning).
 
     Differences from the paper, so that the target is met exactly: the final mask is the set of
     weights never frozen (exactly ``n - num_removed(target, n)``), without a final rounding
