@@ -8,8 +8,11 @@ Modules, in dependency order (each imports only from those above it; ``plotting`
 - ``spectrum``: Lanczos, stochastic Lanczos quadrature, trace estimators;
 - ``geometry``: cones, projections, statistical dimension, Gaussian width, kinematic formula;
 - ``bounds``: the pruning-limit formulas, the threshold fixed point, lower and upper bounds;
-- ``prune``: masks, global magnitude pruning, sweeps, and the baselines;
+- ``quadratic``: exact pruning limits of quadratic losses (Schur complements), the ground truth;
+- ``prune``: masks, global magnitude pruning, sweeps, the actual limit by three criteria;
 - ``train``: training with l1/l2 regularisation, evaluation, checkpoints;
+- ``baselines``: masked training, IMP with rewinding, Smart-Ratio, Rare Gems;
+- ``predictors``: direct second-order predictors of the limit (Taylor, with and without refit);
 - ``experiment``: the end-to-end pipeline a papermill notebook calls, results I/O;
 - ``runner``: executing the Jupytext notebooks with papermill;
 - ``plotting``: the book's figure style.
