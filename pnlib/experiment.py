@@ -898,6 +898,10 @@ class _Stages:
         self.reused: dict[str, bool] = {}
 
     def __call__(self, name: str, key: str, compute: Callable[[], Any]) -> Any:
+        import pnlib
+
+        # a stage saved by another version of the schema or of pnlib is recomputed
+        key = _digest([SCHEMA, pnlib.__version__, key])
         path = self.folder / f"{name}.pt"
         if self.resume and path.exists():
             state = torch.load(path, map_location="cpu", weights_only=False)
