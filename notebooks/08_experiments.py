@@ -85,7 +85,7 @@ config = experiment.config_from_parameters(parameters)
 results_root = None if SAVE_RESULTS else paths.cache_dir() / "book-results"
 
 # %% [markdown]
-# This chapter uses `pnlib.experiment.run`, `pnlib.experiment.predict_pruning_limit`, `pnlib.experiment.path_terms` and `pnlib.experiment.predict_from`.
+# This chapter uses `pnlib.experiment.run`, `pnlib.experiment.predict_pruning_limit`, `pnlib.experiment.predict_from` and `pnlib.prune.actual_limit`.
 #
 # ## One call runs the experiment
 #
@@ -197,13 +197,10 @@ print("actual " + "  ".join(f"{k} {v:.3f}" for k, v in actual.items()))
 # **Zero curvature.** Weights attached to inputs that are always zero (the digits' border pixels) or to dead units have Hessian rows that are exactly zero; these directions are free to prune.
 #
 # **The random-subspace model.** The kinematic formula treats the kept coordinates as a randomly oriented subspace, so the removed step $\Delta = w^k - w^*$ is treated as a random direction of length $R$, whose curvature is $\Delta^\top H \Delta \approx R^2 \operatorname{tr}(H)/D$.
-# Magnitude pruning removes specific weights, and `path_terms` measures the real curvature along that step at the predicted limit, together with the first-order term $g^\top \Delta$ that $\ell_1$ training leaves (the gradient of the data loss is not zero at an $\ell_1$-regularised optimum).
+# Magnitude pruning removes specific weights, and the run measures the real curvature along that step at the predicted limit (`pnlib.experiment.path_terms`, stored under `path` in `metrics.json`), together with the first-order term $g^\top \Delta$ that $\ell_1$ training leaves (the gradient of the data loss is not zero at an $\ell_1$-regularised optimum).
 
 # %%
-spec = metrics["spectrum"]
-terms = experiment.path_terms(result.model, None, result.hessian_data, pred["sparsity"],
-                              trace=spec["trace"], batch_size=HESSIAN_BATCH_SIZE)
-eps = metrics["eps"]["value"]
+spec, terms, eps = metrics["spectrum"], metrics["path"], metrics["eps"]["value"]
 measured = [
     ("$\\epsilon$", eps),
     ("negative spectral mass", spec["negative_mass"]),
@@ -217,9 +214,7 @@ measured = [
     ("first-order term $g^\\top \\Delta$ at $s^*$", terms["linear"]),
     ("second-order model $g^\\top \\Delta + \\tfrac12 \\Delta^\\top H \\Delta$",
      terms["linear"] + terms["quadratic"]),
-    ("training-loss increase at $s^*$ (sweep)",
-     float(np.interp(pred["sparsity"], sweep.sparsity, sweep.metrics["train_loss"]))
-     - metrics["dense"]["train_loss"]),
+    ("training-loss increase at $s^*$ (sweep)", terms["loss_increase"]),
 ]
 table = ["| measurement | value |", "|---|---|"]
 table += [f"| {name} | {v if isinstance(v, str) else f'{v:.4g}'} |" for name, v in measured]
@@ -249,7 +244,7 @@ scaled_loss = [prune.actual_limit(sweep, "loss", eps=f * eps) for f in factors]
 glue("random_quad", terms["random_quadratic"], display=False)
 glue("alignment", terms["alignment"], display=False)
 glue("linear_term", terms["linear"], display=False)
-glue("loss_rise", measured[-1][1], display=False)
+glue("loss_rise", terms["loss_increase"], display=False)
 glue("second_order", terms["linear"] + terms["quadratic"], display=False)
 glue("eps_value", eps, display=False)
 glue("neg_mass", spec["negative_mass"], display=False)

@@ -49,8 +49,13 @@ key                       content
 ``actual``                largest sparsity meeting each criterion: ``accuracy`` (the paper's),
                           ``tolerance``, ``loss`` (training-loss increase at most $\epsilon$)
 ``delta_pp``              $|s^*_{\rm pred} - s_{\rm actual}|$ per criterion, in points
+``path``                  the second-order model along the pruning step at $s^*$
+                          (:func:`path_terms`): ``radius``, ``linear`` ($g^\top\Delta$),
+                          ``quadratic`` ($\tfrac12\Delta^\top H\Delta$), ``random_quadratic``
+                          ($\tfrac12 R^2\operatorname{tr}H/D$), ``alignment`` (their ratio)
+                          and ``loss_increase`` (measured by the sweep), at ``sparsity``
 ``times``                 seconds per stage (``train``, ``sweep``, ``eps``, ``spectrum``,
-                          ``zero_mass``, ``predict``) and ``total``
+                          ``zero_mass``, ``predict``, ``path``), ``total`` and ``wall``
 ``reused``                per stage, whether it was loaded from a finished earlier attempt
 ``curves``                the sweep, compact: ``stride`` (every ``stride``-th grid point),
                           ``sparsity``, ``radius``, ``train_loss``, ``train_accuracy``,
@@ -84,7 +89,7 @@ from pnlib.paths import read_json, results_dir, torch_save, write_json
 SCHEMA = "pnlib.experiment/1"
 """Version tag written into every ``metrics.json``."""
 
-STAGES = ("train", "sweep", "eps", "spectrum", "zero_mass", "predict")
+STAGES = ("train", "sweep", "eps", "spectrum", "zero_mass", "predict", "path")
 """The stages of :func:`run`, in order; each one's time is recorded."""
 
 NEGATIVE = ("abs", "clip")
@@ -968,7 +973,9 @@ def run(
     sweep = _sweep_stage(config, model, train_set, test_set, stages)
     hess_set = _subset(train_set, config.hessian_subset, config.seed + 2)
     prediction = _predict_stages(config, model, hess_set, stages)
+    path = _path_stage(config, model, hess_set, prediction, sweep, stages)
     metrics = _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess_set)
+    metrics["path"] = path
     metrics["times"]["total"] = sum(metrics["times"].values())
     metrics["times"]["wall"] = time.perf_counter() - start
     validate_metrics(metrics)
@@ -1105,6 +1112,41 @@ def _curves(sweep: prune.SweepResult, prediction: PruningPrediction) -> dict[str
     return out
 
 
+def _path_stage(config, model, hess_set, prediction, sweep, stages) -> dict[str, float]:
+    exact = prediction.spectrum_source == "exact"
+    dtype = _hessian_dtype(config, exact) or next(model.parameters()).dtype
+    trace = prediction.summary["trace"]
+    key = _digest(
+        [
+            config.train_key(),
+            config.hessian_subset,
+            config.hessian_batch_size,
+            str(dtype),
+            round(prediction.sparsity, 12),
+            trace,
+        ]
+    )
+    terms = stages(
+        "path",
+        key,
+        lambda: path_terms(
+            model,
+            None,
+            hess_set,
+            prediction.sparsity,
+            trace=trace,
+            dtype=dtype,
+            batch_size=config.hessian_batch_size,
+        ),
+    )
+    losses = sweep.metrics["train_loss"]
+    return {
+        "sparsity": prediction.sparsity,
+        **terms,
+        "loss_increase": float(np.interp(prediction.sparsity, sweep.sparsity, losses) - losses[0]),
+    }
+
+
 def _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess_set):
     eps = prediction.eps
     actual = {
@@ -1218,6 +1260,15 @@ METRICS_SCHEMA: dict[str, tuple[str, ...]] = {
     "variants": ("negative_abs", "negative_clip", "without_zero_mass"),
     "actual": ("accuracy", "tolerance", "loss"),
     "delta_pp": ("accuracy", "tolerance", "loss"),
+    "path": (
+        "sparsity",
+        "radius",
+        "linear",
+        "quadratic",
+        "random_quadratic",
+        "alignment",
+        "loss_increase",
+    ),
     "times": (*STAGES, "total", "wall"),
     "reused": STAGES,
     "curves": (

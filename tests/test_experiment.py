@@ -55,6 +55,8 @@ def test_pipeline_writes_valid_results(tiny_run):
     assert metrics["spectrum"]["dim"] == metrics["dims"]["num_prunable"]
     assert len(metrics["curves"]["sparsity"]) == TINY["grid_points"]
     assert not any(metrics["reused"].values())
+    # the step measured by path_terms is the one the prediction's R(s*) describes
+    assert metrics["path"]["radius"] == pytest.approx(metrics["prediction"]["radius"], rel=1e-6)
     # the checkpoint of the training stage is named after the training hash
     config = experiment.ExperimentConfig.from_dict(TINY)
     assert experiment.train_checkpoint(config, root).is_file()
