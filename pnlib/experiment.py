@@ -38,8 +38,8 @@ key                       content
 ``spectrum``              ``source`` (``"exact"`` or ``"slq"``), ``dim``, ``num_steps``,
                           ``num_probes``, ``num_matvecs``, ``ritz_min``, ``ritz_max``,
                           ``trace`` and ``trace_stderr`` (of $H$), ``negative_mass``,
-                          ``near_zero_mass`` (quadrature mass with $|\theta| \le 10^{-6}
-                          \max|\theta|$), ``zero_row_fraction`` (sampled Hessian rows with
+                          ``near_zero_mass`` (quadrature mass with $\lvert\theta\rvert \le 10^{-6}
+                          \max\lvert\theta\rvert$), ``zero_row_fraction`` (sampled Hessian rows with
                           $\ell_1$ norm below ``zero_tol``), ``zero_rows`` (rows sampled),
                           ``zero_mass_used`` (mass put at $\lambda = 0$ in the prediction)
 ``prediction``            ``sparsity``, ``density``, ``lower``, ``upper`` (sparsities),
@@ -419,7 +419,7 @@ def predict_from(
         eps: Allowed loss increase.
         zero_mass: Mass $z$ added at $\lambda = 0$:
             $s(R) = z + (1 - z)\sum_j \tau_j f(\theta_j)$, as the paper's code does.
-        negative: ``"abs"`` (the paper's $|\lambda|$) or ``"clip"`` (negative → 0).
+        negative: ``"abs"`` (the paper's $\lvert\lambda\rvert$) or ``"clip"`` (negative → 0).
 
     Returns:
         The :class:`pnlib.bounds.PruningLimit`.
@@ -458,7 +458,7 @@ def predict_pruning_limit(
     authors' rule), the spectrum of the training-loss Hessian over the prunable weights (exact
     ``eigvalsh`` for small $D$ when allowed, stochastic Lanczos quadrature otherwise), the
     fraction of numerically zero Hessian rows, and the fixed point $s^* = s(R(s^*))$ with
-    $s(R) = \frac1D\sum_i 2\epsilon/(2\epsilon + |\lambda_i| R^2)$ and its bounds.
+    $s(R) = \frac1D\sum_i 2\epsilon/(2\epsilon + \lvert\lambda_i\rvert R^2)$ and its bounds.
 
     Args:
         model: The trained network (on its device; left unchanged).
