@@ -130,6 +130,8 @@ glue("fd_best32", best_fd["float32"], display=False)
 # %% [markdown]
 # The best float32 step leaves a relative error of {glue:text}`fd_best32:.1e`, and even float64 only reaches {glue:text}`fd_best64:.1e`.
 #
+# Beyond $t \approx 10^{-5}$ the error jumps to order one: the perturbation moves some ReLU units across their kink, and the difference quotient stops measuring the local Hessian at all.
+#
 # Automatic differentiation computes the derivative in {eq}`eq-hvp-directional` exactly (up to rounding), with no step to tune.
 #
 # ## Two ways to differentiate twice
@@ -257,6 +259,10 @@ glue("block_max", BLOCK_SIZES[-1], display=False)
 
 # %% [markdown]
 # {numref}`fig-hvp-cost` was measured when this page was built, so its numbers depend on the machine: here one forward-over-reverse product costs {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector in blocks of {glue:text}`block_max`.
+#
+# For layers this small the time goes into the fixed cost of each operation, not into arithmetic, and forward mode pays more of it (PyTorch evaluates the forward-mode rules of some operations through Python decompositions); the fixed cost is shared by all vectors of a block, so the cost per vector falls as the block grows.
+#
+# For one vector at a time, the double backward is the faster of the two here, which is why `HessianOperator` offers both (`method=`).
 #
 # The repository's benchmark `benchmarks/bench_hvp.py` makes the same measurement for the book's MLP and CNN and for ResNet18, and compares with curvlinops {cite:p}`dangel2025curvlinops` and a PyHessian-style double backward.
 #
