@@ -282,18 +282,39 @@ for task, m in curated.items():
                  f"{d['tolerance']:.1f} / {d['loss']:.1f} | {p['loss_increase'] / e:.1f} "
                  f"| {p['linear'] / e:.1f} | {p['alignment']:.2f} | {m['spectrum']['negative_mass']:.2f} |")
 display(Markdown("\n".join(lines) if curated else "No curated results of the embedded tasks found."))
-rise = [m["path"]["loss_increase"] / m["eps"]["value"] for m in curated.values()] or [np.nan]
+def spread(values):
+    """Smallest and largest of a list of measurements (NaN when there are none)."""
+    return (min(values), max(values)) if values else (np.nan, np.nan)
+
+
+ratios = {
+    "rise": [m["path"]["loss_increase"] / m["eps"]["value"] for m in curated.values()],
+    "lin": [m["path"]["linear"] / m["eps"]["value"] for m in curated.values()],
+    "align": [m["path"]["alignment"] for m in curated.values()],
+    "frac": [(m["path"]["linear"] + m["path"]["quadratic"]) / m["path"]["loss_increase"]
+             for m in curated.values()],
+}
+for name, values in ratios.items():
+    low, high = spread(values)
+    glue(f"{name}_min", low, display=False)
+    glue(f"{name}_max", high, display=False)
 glue("num_curated", len(curated), display=False)
-glue("num_within", sum(m["delta_pp"]["accuracy"] <= 2 for m in curated.values()), display=False)
-glue("rise_min", min(rise), display=False)
-glue("rise_max", max(rise), display=False)
+glue("num_above", int(sum(m["prediction"]["sparsity"] > m["actual"]["loss"] for m in curated.values())),
+     display=False)
+glue("num_within", int(sum(m["delta_pp"]["accuracy"] <= 2 for m in curated.values())), display=False)
 
 # %% [markdown]
-# By the paper's accuracy criterion the prediction is within 2 points on {glue:text}`num_within` of the {glue:text}`num_curated` tasks.
+# By the paper's accuracy criterion the prediction is within 2 points on {glue:text}`num_within` of the {glue:text}`num_curated` tasks, and it lies above the loss-criterion limit, the event it predicts, on {glue:text}`num_above` of them.
 #
-# The measurements say why, and they say it the same way on every task: at the predicted sparsity the training loss has already risen by {glue:text}`rise_min:.1f` to {glue:text}`rise_max:.1f` times $\epsilon$.
-# The fixed point is where a *random* step of norm $R$ would cost $\epsilon$; the actual step costs more, because it is more curved than a random direction (alignment above 1), because $\ell_1$ training leaves a first-order term of the order of $\epsilon$ that the theory sets to zero, and because the loss is not quadratic over so long a step.
-# All three push the real limit below the prediction; the accuracy criterion then lands wherever the finite test set puts it, which is why the tolerance criterion can happen to sit close to the prediction.
+# The measurements say why, the same way on every task.
+# At the predicted sparsity the training loss has already risen by {glue:text}`rise_min:.1f` to {glue:text}`rise_max:.1f` times $\epsilon$.
+# The theory models that rise as $\tfrac12 \Delta^\top H \Delta$ with a zero gradient and a randomly oriented step; instead:
+#
+# - the first-order term $g^\top\Delta$, which the theory sets to zero, is {glue:text}`lin_min:.1f` to {glue:text}`lin_max:.1f` times $\epsilon$ ($\ell_1$ training leaves the data loss with a nonzero gradient);
+# - the curvature along the actual step is {glue:text}`align_min:.2f` to {glue:text}`align_max:.2f` times that of a random direction of the same length, so the random-subspace model is off by that factor in either direction;
+# - first- and second-order terms together account for only {glue:text}`frac_min:.0%` to {glue:text}`frac_max:.0%` of the measured rise: over a step this long the loss of a ReLU network is far from quadratic.
+#
+# Where these effects raise the loss faster than the model does, the real loss-criterion limit falls below the prediction; the accuracy criterion then lands wherever the finite test set puts it, which is why the tolerance criterion can happen to sit close to the prediction.
 #
 # The same measurements for every task run so far are collected on the reproduction page, {ref}`ch-reproduction`.
 #
