@@ -4,16 +4,16 @@ The operator is the Hessian of the mean training loss
 
 $$
 L(w) = \frac{1}{N} \sum_{n=1}^{N} \ell(f_w(x_n), y_n)
-     = \sum_{b} \frac{|b|}{N} \bar\ell_b(w),
+= \sum_{b} \frac{\lvert b\rvert}{N} \bar\ell_b(w),
 $$
 
 where $\bar\ell_b$ is the mean loss of batch $b$. Every product $Hv$ is one pass over the data:
 per batch, forward-over-reverse differentiation (``torch.func.jvp`` of the reverse-mode gradient,
 with ``torch.func.functional_call``; ``grad``, or ``jacrev`` where ``grad`` under ``jvp`` trips
-over ``mse_loss``'s zero tensors) gives $\nabla^2\bar\ell_b\,v$, weighted by $|b|/N$, so uneven
-batches are weighted exactly. A block of $k$ vectors goes through the data once: the tangent of
-the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward and backward pass of the
-primal are shared by all $k$ columns.
+over ``mse_loss``'s zero tensors) gives $\nabla^2\bar\ell_b\,v$, weighted by
+$\lvert b\rvert/N$, so uneven batches are weighted exactly. A block of $k$ vectors goes through
+the data once: the tangent of the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward
+and backward pass of the primal are shared by all $k$ columns.
 
 When ``torch.distributed`` is initialised, rank $r$ of $W$ processes handles batches
 $r, r+W, r+2W, \dots$ and the weighted partial products are summed with ``all_reduce``: the

@@ -3,11 +3,12 @@
 The central object is :class:`SLQResult`, a set of Gauss quadrature rules, one per probe vector:
 nodes ``θ_j`` (Ritz values) and weights ``τ_j`` (squared first components of the eigenvectors of
 the Lanczos tridiagonal), each row summing to one. Spectral functionals are estimated by the direct
-quadrature (design.md section 5)
+quadrature
 
     tr f(H)/D ≈ (1/n_v) Σ_l Σ_j τ_j^(l) f(θ_j^(l)),
 
-never through a smoothed density on a grid, which is biased (geometry-and-spectra.md section 4).
+never through a smoothed density on a grid, which is biased (the chapter on Lanczos and SLQ
+shows by how much).
 """
 
 from __future__ import annotations
@@ -503,8 +504,9 @@ def slq(
 ) -> SLQResult:
     r"""Stochastic Lanczos quadrature: one Gauss rule per random probe.
 
-    For each unit probe $v_l$, ``num_steps`` Lanczos steps give $T^{(l)} = Y\,\mathrm{diag}
-    (\theta)\,Y^\top$; the nodes are $\theta_j$ and the weights $\tau_j = Y_{0j}^2$, so that
+    For each unit probe $v_l$, ``num_steps`` Lanczos steps give
+    $T^{(l)} = Y\,\mathrm{diag}(\theta)\,Y^\top$; the nodes are $\theta_j$ and the weights
+    $\tau_j = Y_{0j}^2$, so that
     $v_l^\top f(A) v_l \approx \sum_j \tau_j f(\theta_j)$ and, averaged over probes, estimates
     $\operatorname{tr} f(A)/D$ (:func:`trace_of`). The probes advance together: each step is
     one block product of ``num_probes`` columns (one pass over the data for a
