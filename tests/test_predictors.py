@@ -234,3 +234,27 @@ def test_bad_inputs_raise(problem):
         predictors.refit_curve(net, nn.CrossEntropyLoss(reduction="none"), data, GRID)
     with pytest.raises(ValueError, match="rtol"):
         predictors.refit_curve(net, loss, data, GRID, rtol=0.0)
+
+
+def test_compare_collects_every_predictor_and_limit(problem):
+    from torch.utils.data import TensorDataset
+
+    net, (x, y) = problem
+    net = net.float()
+    data = TensorDataset(x.float(), y)
+    grid = np.linspace(0.0, 0.95, 20)
+    result = predictors.compare(
+        net, None, data, data, grid, eps=1e-2, paper_kwargs={"zero_rows": 0}
+    )
+    assert set(result.predicted) == {"paper", "paper_lower", "paper_upper", "taylor", "refit"}
+    assert set(result.actual) == set(prune.CRITERIA)
+    alone = predictors.taylor_limit(net, None, data, grid, 1e-2, dtype=torch.float64)
+    assert result.predicted["taylor"] == alone.sparsity
+    assert result.predicted["paper_lower"] <= result.predicted["paper"]
+    assert result.predicted["paper"] <= result.predicted["paper_upper"]
+    assert result.costs["paper"].hvps == prune.flat_prunable(net).numel()  # exact spectrum
+    assert result.costs["taylor"].hvps == alone.cost.hvps
+    errors = result.to_dict()["errors"]["loss"]
+    assert errors["taylor"] == pytest.approx(result.predicted["taylor"] - result.actual["loss"])
+    with pytest.raises(ValueError, match="eps"):
+        predictors.compare(net, None, data, data, grid, eps=-1.0)
