@@ -289,7 +289,8 @@ print(f"Taylor no-refit limit: Hessian {taylor.sparsity:.3f}, GGN {taylor_ggn.li
 # The honest check of a refit prediction is to build the re-fitted network and measure its true loss.
 
 # %%
-checks = np.array(sorted({0.6, round(refit.sparsity, 3), 0.9}))
+extra = {round(refit.sparsity, 3)} if np.isfinite(refit.sparsity) else set()
+checks = np.array(sorted({0.6, 0.9} | extra))
 refit_pred, refit_true, refit_acc = [], [], []
 dense_train = sweep.metrics["train_loss"][0]
 for s in checks:
@@ -302,7 +303,7 @@ for s in checks:
     refit_acc.append(scores["test_accuracy"])
 for row in zip(checks, refit_pred, refit_true, refit_acc):
     print("s {:.3f}: refit predicted {:+.2e}, true {:+.2e}, test accuracy {:.3f}".format(*row))
-refit_true_at_limit = refit_true[list(checks).index(round(refit.sparsity, 3))]
+refit_true_at_limit = float(np.interp(round(refit.sparsity, 3), checks, refit_true))
 
 # %% [markdown]
 # At the refit limit {glue:text}`refit_s:.3f` the re-fitted network's true loss increase is {glue:text}`refit_true:.2e` against $\epsilon$ = {glue:text}`eps_val:.2e`: pruned and corrected by one damped Gauss-Newton step, a network can go past the one-shot limit, and the damped model says how far.
