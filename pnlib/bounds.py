@@ -8,7 +8,7 @@ weights (the projection distance $\lVert w^* - w^k \rVert_2$).
 The model of the sublevel set gives the removable fraction at projection distance $R$
 
 $$
-s(R) = \frac{1}{D}\sum_{i=1}^{D} \frac{2\epsilon}{2\epsilon + |\lambda_i| R^2},
+s(R) = \frac{1}{D}\sum_{i=1}^{D} \frac{2\epsilon}{2\epsilon + \lvert\lambda_i\rvert R^2},
 \qquad \rho(R) = 1 - s(R),
 $$
 
@@ -24,7 +24,7 @@ Two variants of the curve are implemented and named for what they are:
 * ``variant="free"``: the large-$D$ limit of the exact least loss increase when $H$ is
   rotation-invariant and the kept weights are re-fitted (free compression of $H^{-1}$): $R^2$ is
   replaced by $R^2 (1 - s)/s$,
-  $s_{\rm free}(R, s) = \frac{1}{D}\sum_i \frac{2\epsilon s}{2\epsilon s + |\lambda_i| R^2(1-s)}$.
+  $s_{\rm free}(R, s) = \frac{1}{D}\sum_i \frac{2\epsilon s}{2\epsilon s + \lvert\lambda_i\rvert R^2(1-s)}$.
   It is not the paper's formula; chapter ``ch-pruning-limit`` derives it and checks both against
   exact Schur-complement truths.
 
@@ -139,16 +139,16 @@ def max_sparsity(
 ) -> float | np.ndarray:
     r"""The removable fraction $s(R) = 1 - \rho(R)$ at projection distance $R$.
 
-    $s(R) = z + (1 - z)\,\frac{1}{D}\sum_i \frac{2\epsilon}{2\epsilon + |\lambda_i| R^2}$, with
+    $s(R) = z + (1 - z)\,\frac{1}{D}\sum_i \frac{2\epsilon}{2\epsilon + \lvert\lambda_i\rvert R^2}$, with
     $z$ the zero-curvature mass that the paper's code adds for numerically zero Hessian rows
-    (0 by default), and $|\lambda_i|$ replaced by $\max(\lambda_i, 0)$ for
+    (0 by default), and $\lvert\lambda_i\rvert$ replaced by $\max(\lambda_i, 0)$ for
     ``negative="clip"``.
 
     Args:
         spectrum: Exact eigenvalues (1-D array) or an :class:`~pnlib.spectrum.SLQResult`.
         radius: $R \ge 0$, a scalar or an array.
         eps: Allowed loss increase $\epsilon > 0$.
-        negative: ``"abs"`` (the paper's code: $|\lambda|$) or ``"clip"`` (negative curvature
+        negative: ``"abs"`` (the paper's code: $\lvert\lambda\rvert$) or ``"clip"`` (negative curvature
             counted as flat).
         zero_mass: Extra spectral mass $z$ at $\lambda = 0$.
 
@@ -175,7 +175,7 @@ def min_density(
 ) -> float | np.ndarray:
     r"""The minimum density $\rho(R) = 1 - s(R)$ at projection distance $R$.
 
-    $\rho(R) = \frac{1}{D}\sum_i \frac{|\lambda_i| R^2}{|\lambda_i| R^2 + 2\epsilon}$:
+    $\rho(R) = \frac{1}{D}\sum_i \frac{\lvert\lambda_i\rvert R^2}{\lvert\lambda_i\rvert R^2 + 2\epsilon}$:
     the fraction of weights that must be kept when the removed weights have norm $R$ (design.md
     section 5), computed by direct quadrature on exact eigenvalues or on an SLQ result.
 
@@ -325,7 +325,7 @@ def threshold_fixed_point(condition: Callable[[float], bool], tol: float = 1e-10
 
 
 def akf_slack(dim: int, eta: float) -> float:
-    r"""$a_\eta \sqrt{D} / D$ with $a_\eta = \sqrt{8 \log(4/\eta)}$: the kinematic formula's slack.
+    r"""$a_{\eta} \sqrt{D} / D$ with $a_{\eta} = \sqrt{8 \log(4/\eta)}$: the kinematic formula's slack.
 
     Args:
         dim: Dimension $D$.
@@ -402,9 +402,9 @@ def predicted_sparsity(
     $R(s)$ is the exact removed norm (:class:`RemovedNorm`), not a lookup at rounded $R$.
     The bounds shift the curve by the slack of the approximate kinematic formula and of the
     width-to-statistical-dimension relations (chapter ``ch-pruning-limit``):
-    $s_{\rm up}(R) = s(R) + (a_\eta\sqrt{D} + 1)/D$ and
-    $s_{\rm low}(R) = s(R) - (a_\eta\sqrt{D} + b_{\max}^2(R))/D$ with
-    $b_{\max}^2(R) = \max_i 2\epsilon/(2\epsilon + |\lambda_i|R^2)$; their fixed points bracket
+    $s_{\rm up}(R) = s(R) + (a_{\eta}\sqrt{D} + 1)/D$ and
+    $s_{\rm low}(R) = s(R) - (a_{\eta}\sqrt{D} + b_{\max}^2(R))/D$ with
+    $b_{\max}^2(R) = \max_i 2\epsilon/(2\epsilon + \lvert\lambda_i\rvertR^2)$; their fixed points bracket
     the estimate (``lower <= estimate <= upper``).
 
     Args:
@@ -500,7 +500,7 @@ def spectral_summary(spectrum: np.ndarray | SLQResult, *, negative: str = "abs")
 
     Args:
         spectrum: Exact eigenvalues or an SLQ result.
-        negative: ``"abs"`` ($\operatorname{tr}|H|$, $\max|\lambda|$) or ``"clip"``.
+        negative: ``"abs"`` ($\operatorname{tr}\lvert H\rvert$, $\max\lvert\lambda\rvert$) or ``"clip"``.
 
     Returns:
         ``{"trace", "lam_max", "negative_mass", "dim"}``; ``negative_mass`` is the fraction of
@@ -530,7 +530,7 @@ def density_trace_bounds(
     Args:
         radius: $R \ge 0$.
         eps: $\epsilon > 0$.
-        trace: $\operatorname{tr} H \ge 0$ (of the curvatures used, e.g. $|\lambda|$).
+        trace: $\operatorname{tr} H \ge 0$ (of the curvatures used, e.g. $\lvert\lambda\rvert$).
         lam_max: Largest curvature, at least ``trace / dim``.
         dim: $D$.
 
@@ -558,7 +558,7 @@ def density_trace_bounds(
 def flat_density(radius: float, eps: float, trace: float, dim: int) -> float:
     r"""The flat-regime approximation $\rho \approx R^2 \operatorname{tr}(H) / (2D\epsilon)$.
 
-    Valid when $|\lambda_i| R^2 \ll 2\epsilon$ for all $i$ (first order of $f_R$ at 0); it is
+    Valid when $\lvert\lambda_i\rvert R^2 \ll 2\epsilon$ for all $i$ (first order of $f_R$ at 0); it is
     also an upper bound on the exact $\rho(R)$ since $f_R(\lambda) \le \lambda R^2/(2\epsilon)$.
     Not clipped: a value above 1 says the regime does not apply.
 
@@ -590,7 +590,7 @@ def trace_threshold_bracket(
 
     Args:
         weights: Trained weights ($D$ entries).
-        trace: $\operatorname{tr}|H|$ (or of the clipped spectrum).
+        trace: $\operatorname{tr}\lvert H\rvert$ (or of the clipped spectrum).
         lam_max: Largest curvature.
         eps: $\epsilon > 0$.
 
@@ -621,7 +621,7 @@ def flat_predicted_sparsity(weights, trace: float, eps: float) -> float:
 
     Args:
         weights: Trained weights ($D$ entries).
-        trace: $\operatorname{tr}|H|$.
+        trace: $\operatorname{tr}\lvert H\rvert$.
         eps: $\epsilon > 0$.
 
     Returns:
@@ -685,7 +685,7 @@ def scaled_prediction(
     * **naive**: $R(s) \to c R(s)$ with $H$ and $\epsilon$ fixed (the magnitude curve redrawn
       for scaled weights against an unchanged theory curve);
     * **reparametrized**: the same function in scaled coordinates, $w \to c w$, $H \to H/c^2$,
-      $\epsilon$ fixed: $|\lambda| R^2$ is unchanged, so is the prediction;
+      $\epsilon$ fixed: $\lvert\lambda\rvert R^2$ is unchanged, so is the prediction;
     * **consistent**: the network whose weights really are $c w^*$. For a bias-free ReLU
       network of depth $L$ the output is multiplied by $c^L$ (with biases, scale those of layer
       $l$ by $c^l$ to keep this), so the loss, its Hessian and $\epsilon$ all change; they must be

@@ -25,8 +25,7 @@ costs ``K`` products and one gradient.
 to compensate (the question Optimal Brain Surgeon asks, for a whole set of weights at once),
 
 $$
-\Delta L_{\mathrm{refit}}(s) = \min_{\delta:\ \delta_{R} = 0}\ g^\top(\Delta + \delta)
-  + \tfrac12\,(\Delta + \delta)^\top C\,(\Delta + \delta),
+\Delta L_{\mathrm{refit}}(s) = \min_{\delta:\ \delta_{R} = 0}\ g^\top(\Delta + \delta) + \tfrac12\,(\Delta + \delta)^\top C\,(\Delta + \delta),
 $$
 
 with $R$ the removed set and $C$ a positive semi-definite curvature, the generalised Gauss-Newton
