@@ -66,7 +66,7 @@ def _pinv_solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
         if diag.min() > 1e-7 * diag.max():
             return scipy.linalg.cho_solve(factor, b, check_finite=False), 0.0
     except np.linalg.LinAlgError:
-        pass
+        pass  # not positive definite: the eigendecomposition below handles it
     vals, vecs = np.linalg.eigh(A)
     cutoff = max(vals.max(initial=0.0), 0.0) * A.shape[0] * np.finfo(float).eps * 10
     good = vals > cutoff

@@ -65,7 +65,7 @@ def require(condition: bool, message: str) -> None:
         return
     if os.environ.get("PNLIB_REQUIRE_BROWSER") == "1":
         pytest.fail(message)
-    pytest.skip(message)
+    pytest.skip(message)  # outside CI only; .ci/run sets PNLIB_REQUIRE_BROWSER=1
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -81,7 +81,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, *args):
-        pass
+        pass  # keep the request log out of the test output
 
 
 @pytest.fixture(scope="module")
