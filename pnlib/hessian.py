@@ -15,6 +15,12 @@ $\lvert b\rvert/N$, so uneven batches are weighted exactly. A block of $k$ vecto
 the data once: the tangent of the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward
 and backward pass of the primal are shared by all $k$ columns.
 
+Every product at the same weights repeats the same primal pass, so when the data's activations
+fit in memory the operator keeps it: per chunk of data, ``torch.func.linearize`` traces the
+forward-over-reverse computation once and keeps its primal values, and each later product runs
+only the tangent part (about two thirds of the work, with none of the per-call overhead of the
+function transforms). The cache is rebuilt when the weights change.
+
 When ``torch.distributed`` is initialised, rank $r$ of $W$ processes handles batches
 $r, r+W, r+2W, \dots$ and the weighted partial products are summed with ``all_reduce``: the
 result is the same operator, computed in parallel.
@@ -23,13 +29,16 @@ result is the same operator, computed in parallel.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, grad, jacrev, jvp, vmap
+from torch.func import functional_call, grad, jacrev, jvp, linearize, vmap
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
@@ -44,6 +53,11 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 ParamSpec = str | Sequence[str] | None
 
 _DEFAULT_BATCH_SIZE = 1024
+# cached mode joins batches into chunks of about this many examples: one trace per chunk, and
+# the cached values take the same memory however the data are cut
+_CACHE_CHUNK = 2048
+# cache="auto" decides once more columns than this have been multiplied at the same weights
+_AUTO_AFTER_COLUMNS = 8
 
 
 def select_parameters(model: nn.Module, params: ParamSpec = None) -> list[str]:
@@ -124,6 +138,65 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
+def _storage_ptr(t: Tensor) -> int:
+    try:
+        return t.untyped_storage().data_ptr()
+    except RuntimeError:  # tensors without storage (functorch wrappers) count as none
+        return 0
+
+
+class _NewTensorBytes(TorchDispatchMode):
+    """Bytes of the storages of every tensor created inside the context (each counted once).
+
+    The tensors are held until the context is left, so no address is reused and counted twice.
+    """
+
+    def __init__(self, exclude: set[int]) -> None:
+        super().__init__()
+        self._exclude = exclude
+        self._seen: dict[int, int] = {}
+        self._held: list[Tensor] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204, D105
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, Tensor):
+                ptr = _storage_ptr(t)
+                if ptr and ptr not in self._exclude:
+                    self._seen[ptr] = t.untyped_storage().nbytes()
+                    self._held.append(t)
+        return out
+
+    def __exit__(self, *exc: object) -> None:  # noqa: D105
+        self._held.clear()
+        super().__exit__(*exc)
+
+    @property
+    def total(self) -> int:
+        """The counted bytes."""
+        return sum(self._seen.values())
+
+
+def _agrees(got: Sequence[Tensor], want: Sequence[Tensor]) -> bool:
+    # equal up to rounding: relative error at most sqrt(eps) of the dtype
+    diff = sum(float(torch.linalg.vector_norm(g - w)) ** 2 for g, w in zip(got, want))
+    norm = sum(float(torch.linalg.vector_norm(w)) ** 2 for w in want)
+    return diff <= torch.finfo(want[0].dtype).eps * max(norm, torch.finfo(want[0].dtype).tiny)
+
+
+def _available_bytes(device: torch.device) -> int:
+    # memory the cache may grow into: free CUDA memory, or MemAvailable on a Linux CPU
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cpu":
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+    return 0
+
+
 class HessianOperator:
     r"""The Hessian of the mean loss over a dataset, as a linear operator ``op @ v``.
 
@@ -149,6 +222,17 @@ class HessianOperator:
             block) or ``"reverse-over-reverse"`` (double backward as in PyHessian; a block
             reuses one first-backward graph for all its columns). Both give the same operator;
             the benchmark ``bench_hvp.py`` says which is faster where.
+        cache: Keep the primal pass (forward-over-reverse only): ``True``, ``False``, or
+            ``"auto"`` (default): once more than 8 columns have been multiplied at the same
+            weights (a Lanczos run, not a few products), keep it if
+            :meth:`estimate_cache_bytes` fits in ``cache_budget``. Losses that need
+            ``jacrev`` (``mse_loss``) run uncached, as does any model whose traced product
+            fails a check against a plain one on the first chunk (with a ``RuntimeWarning``).
+            A cached product costs a third to a half of an uncached one on CPU
+            (``benchmarks/bench_hvp.py``); the first product after a weight change pays for
+            the trace (about 0.3-0.8 s per chunk on CPU).
+        cache_budget: Bytes the cache may take in ``"auto"`` mode. Default: a quarter of the
+            memory available on the device (``MemAvailable`` on CPU, free memory on CUDA).
 
     Attributes:
         names: Names of the parameters, in the order of the flat vectors.
@@ -157,7 +241,8 @@ class HessianOperator:
 
     Raises:
         ValueError: If the data is empty, the loss reduction is not mean or sum, ``dtype`` is
-            not floating, ``method`` is unknown, or ``params`` is invalid.
+            not floating, ``method`` or ``cache`` is unknown, ``cache=True`` is asked of
+            reverse-over-reverse, or ``params`` is invalid.
         TypeError: If ``data`` is none of the accepted kinds.
 
     Example:
@@ -186,11 +271,19 @@ class HessianOperator:
         max_columns: int | None = None,
         distributed: bool | None = None,
         method: str = "forward-over-reverse",
+        cache: bool | str = "auto",
+        cache_budget: int | None = None,
     ) -> None:
         if method not in ("forward-over-reverse", "reverse-over-reverse"):
             raise ValueError(
                 f"method must be 'forward-over-reverse' or 'reverse-over-reverse', got {method!r}"
             )
+        if cache not in (True, False, "auto"):
+            raise ValueError(f"cache must be True, False or 'auto', got {cache!r}")
+        if cache is True and method != "forward-over-reverse":
+            raise ValueError("cache=True needs method='forward-over-reverse'")
+        if cache_budget is not None and cache_budget < 0:
+            raise ValueError(f"cache_budget must be a number of bytes >= 0, got {cache_budget}")
         self.method = method
         self._use_jacrev = False
         reduction = getattr(loss_fn, "reduction", "mean")
@@ -222,10 +315,24 @@ class HessianOperator:
             )
         self._rank, self._world = (rank, world) if self.distributed else (0, 1)
         self._data = self._prepare_data(data, batch_size)
-        local = sum(int(x.shape[0]) for x, _ in self._local_batches())
-        self.num_data = int(self._all_reduce(torch.tensor([float(local)], dtype=torch.float64))[0])
+        self._num_local = sum(int(x.shape[0]) for x, _ in self._local_batches())
+        self.num_data = int(
+            self._all_reduce(torch.tensor([float(self._num_local)], dtype=torch.float64))[0]
+        )
         if self.num_data == 0:
             raise ValueError("data is empty: the Hessian of a loss over no examples is undefined")
+        self._cache_mode = cache if method == "forward-over-reverse" else False
+        self._cache_budget = cache_budget
+        self._cache: list[tuple[Callable[..., tuple[Tensor, ...]], float]] | None = None
+        self._cache_key: tuple[Any, ...] | None = None
+        self._cache_decided: bool | None = None
+        self._columns_key: tuple[Any, ...] | None = None
+        self._columns_seen = 0
+        # vmap turns a convolution with a block of weight tangents into a grouped convolution,
+        # which on CPU is slower than one convolution per column (benchmarks/bench_hvp.py)
+        self._loop_columns = self._device.type == "cpu" and any(
+            isinstance(m, nn.modules.conv._ConvNd) for m in model.modules()
+        )
 
     # ------------------------------------------------------------------ data
     @staticmethod
@@ -279,6 +386,11 @@ class HessianOperator:
     def dtype(self) -> torch.dtype:
         """The dtype products are computed and returned in."""
         return self._dtype
+
+    @property
+    def cached(self) -> bool:
+        """Whether the last product ran from the primal cache (see ``cache``)."""
+        return self._cache is not None and self._cache_key == self._weights_key()
 
     @property
     def device(self) -> torch.device:
@@ -342,6 +454,30 @@ class HessianOperator:
         single = v.ndim == 1
         return (v[:, None] if single else v).to(self._device, self._dtype), single
 
+    def _grad_fn(self, loss: Callable[..., Tensor], num: int) -> Callable[..., tuple[Tensor, ...]]:
+        return (jacrev if self._use_jacrev else grad)(loss, argnums=tuple(range(num)))
+
+    def _with_jacrev_fallback(self, compute: Callable[[], Any]) -> Any:
+        try:
+            return compute()
+        except RuntimeError as err:
+            if self._use_jacrev or "ZeroTensor" not in str(err):
+                raise
+            self._use_jacrev = True  # grad under jvp trips over mse_loss's zero tensors
+            return compute()
+
+    def _columns(
+        self, product: Callable[..., tuple[Tensor, ...]], tangents: tuple[Tensor, ...]
+    ) -> tuple[Tensor, ...]:
+        # apply a single-vector product to k tangents given as (k, *shape) tensors
+        k = tangents[0].shape[0]
+        if k == 1:  # no vmap: its batching rules cost more than one lane
+            return tuple(t[None] for t in product(*(t[0] for t in tangents)))
+        if self._loop_columns:
+            cols = [product(*(t[i] for t in tangents)) for i in range(k)]
+            return tuple(torch.stack(c) for c in zip(*cols))
+        return vmap(product, randomness="same")(*tangents)
+
     def _batch_products(
         self,
         primals: tuple[Tensor, ...],
@@ -352,7 +488,6 @@ class HessianOperator:
     ) -> tuple[Tensor, ...]:
         # Hessian of one batch's loss times k tangents given as (k, *shape) tensors
         loss = self._batch_loss(consts, x, y)
-        argnums = tuple(range(len(primals)))
         k = tangents[0].shape[0]
         if self.method == "reverse-over-reverse":
             with torch.enable_grad():
@@ -363,20 +498,143 @@ class HessianOperator:
                     for i in range(k)
                 ]
             return tuple(torch.stack([c[j] for c in cols]) for j in range(len(ps)))
-        try:
-            g = (jacrev if self._use_jacrev else grad)(loss, argnums=argnums)
-            if k == 1:  # no vmap: its batching rules (grouped convolutions) cost more than one lane
-                return tuple(t[None] for t in jvp(g, primals, tuple(t[0] for t in tangents))[1])
 
-            def hvp(*vs: Tensor) -> tuple[Tensor, ...]:
-                return jvp(g, primals, vs)[1]
+        def hvp(*vs: Tensor) -> tuple[Tensor, ...]:
+            return jvp(self._grad_fn(loss, len(primals)), primals, vs)[1]
 
-            return vmap(hvp, randomness="same")(*tangents)
-        except RuntimeError as err:
-            if self._use_jacrev or "ZeroTensor" not in str(err):
-                raise
-            self._use_jacrev = True  # grad under jvp trips over mse_loss's zero tensors
-            return self._batch_products(primals, consts, x, y, tangents)
+        return self._with_jacrev_fallback(lambda: self._columns(hvp, tangents))
+
+    # ----------------------------------------------------------------- cache
+    def _weights_key(self) -> tuple[Any, ...]:
+        # changes when a parameter or buffer is replaced, reassigned or updated in place
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        return tuple((id(t), t._version, t.data_ptr()) for t in tensors)
+
+    def _chunks(self) -> Iterator[tuple[Tensor, Tensor]]:
+        # the local batches, joined into chunks of about _CACHE_CHUNK examples (the mean loss
+        # is the same however the data are cut, since every chunk is weighted by its size)
+        xs: list[Tensor] = []
+        ys: list[Tensor] = []
+        for xb, yb in self._local_batches():
+            x, y = self._to_device(xb, yb)
+            if xs and (x.shape[1:] != xs[0].shape[1:] or y.shape[1:] != ys[0].shape[1:]):
+                yield torch.cat(xs), torch.cat(ys)
+                xs, ys = [], []
+            xs.append(x)
+            ys.append(y)
+            if sum(int(t.shape[0]) for t in xs) >= _CACHE_CHUNK:
+                yield torch.cat(xs), torch.cat(ys)
+                xs, ys = [], []
+        if xs:
+            yield torch.cat(xs), torch.cat(ys)
+
+    def _trace(
+        self, loss: Callable[..., Tensor], primals: tuple[Tensor, ...]
+    ) -> Callable[..., tuple[Tensor, ...]]:
+        # the tangent map of the gradient at the primals, with the primal values kept
+        with warnings.catch_warnings():
+            # torch's constant folding warns about its own attribute nodes
+            warnings.filterwarnings("ignore", "Attempted to insert a get_attr Node")
+            return linearize(self._grad_fn(loss, len(primals)), *primals)[1]
+
+    def _plain_product(
+        self, loss: Callable[..., Tensor], primals: tuple[Tensor, ...], vs: tuple[Tensor, ...]
+    ) -> tuple[Tensor, ...]:
+        # one uncached product; it also settles grad against jacrev for this loss (tracing
+        # grad over mse_loss crashes where the plain product raises)
+        return self._with_jacrev_fallback(
+            lambda: jvp(self._grad_fn(loss, len(primals)), primals, vs)[1]
+        )
+
+    def estimate_cache_bytes(self) -> int:
+        """Estimated memory of the primal cache over the local data, measured on two slices.
+
+        The cache is traced for the first 16 and the first 32 examples of the first batch,
+        and the bytes of every tensor its first call creates are counted (the kept primal
+        values and, as a margin, the tangent pass's temporaries). The difference gives bytes
+        per example, which are scaled to the local dataset. It costs two traces (about
+        0.5 s on CPU).
+
+        Returns:
+            The estimate in bytes.
+        """
+        primals, consts = self._state()
+        x, y = self._to_device(*next(self._local_batches()))
+        sizes = sorted({min(16, int(x.shape[0])), min(32, int(x.shape[0]))})
+        zeros = tuple(torch.zeros_like(p) for p in primals)
+        inputs = {_storage_ptr(t) for t in (*primals, *consts.values(), x, y, *zeros)}
+        counts = []
+        with self._eval_mode(), torch.no_grad():
+            for m in sizes:
+                loss = self._batch_loss(consts, x[:m], y[:m])
+                self._plain_product(loss, primals, zeros)
+                fn = self._trace(loss, primals)
+                with _NewTensorBytes(exclude=inputs) as counter:
+                    fn(*zeros)
+                counts.append(counter.total)
+        if len(sizes) == 1:
+            per_example, fixed = counts[0] / sizes[0], 0.0
+        else:
+            per_example = (counts[1] - counts[0]) / (sizes[1] - sizes[0])
+            fixed = counts[0] - per_example * sizes[0]
+        chunks = -(-self._num_local // _CACHE_CHUNK)
+        return int(max(per_example, 0.0) * self._num_local + max(fixed, 0.0) * chunks)
+
+    def _use_cache(self, columns: int) -> bool:
+        # "auto" runs plain until more than _AUTO_AFTER_COLUMNS columns have been multiplied at
+        # the same weights: a few products between weight changes do not pay for a trace, a
+        # Lanczos run does. Whether the cache fits is decided once.
+        if self._cache_mode != "auto" or self._cache_decided is False:
+            return bool(self._cache_mode) and self._cache_decided is not False
+        key = self._weights_key()
+        if key != self._columns_key:
+            self._columns_key, self._columns_seen = key, 0
+        self._columns_seen += columns
+        if self._columns_seen <= _AUTO_AFTER_COLUMNS:
+            return False
+        if self._cache_decided is None:
+            budget = self._cache_budget
+            if budget is None:
+                budget = _available_bytes(self._device) // 4
+            self._cache_decided = self.estimate_cache_bytes() <= budget
+        return self._cache_decided
+
+    def _linearized(
+        self, primals: tuple[Tensor, ...], consts: dict[str, Tensor]
+    ) -> list[tuple[Callable[..., tuple[Tensor, ...]], float]] | None:
+        # per chunk, the tangent map v -> H_chunk v with the primal values kept (rebuilt when
+        # the weights change); None if the traced map fails its check against a plain product
+        key = self._weights_key()
+        if self._cache is not None and key == self._cache_key:
+            return self._cache
+        self._cache = None  # free the old values before tracing new ones
+        fns = []
+        for x, y in self._chunks():
+            loss = self._batch_loss(consts, x, y)
+            if not fns:
+                # one plain product first: it settles grad against jacrev, and checks the trace
+                gen = torch.Generator(self._device).manual_seed(0)
+                probe = tuple(
+                    torch.randn(p.shape, generator=gen, dtype=p.dtype, device=p.device)
+                    for p in primals
+                )
+                ref = self._plain_product(loss, primals, probe)
+            if self._use_jacrev:  # traced jacrev gives wrong products: stay uncached
+                self._cache_decided = False
+                return None
+            fn = self._trace(loss, primals)
+            if not fns and not _agrees(fn(*probe), ref):
+                warnings.warn(
+                    "the traced Hessian-vector product disagrees with the plain one for this "
+                    "model and loss; products run without the primal cache",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                self._cache_decided = False
+                return None
+            fns.append((fn, self._weight(int(x.shape[0]))))
+        self._cache, self._cache_key = fns, key
+        return fns
 
     def _matmat(self, V: Tensor) -> Tensor:
         k = V.shape[1]
@@ -385,15 +643,26 @@ class HessianOperator:
             return out
         step = self.max_columns or k
         primals, consts = self._state()
+        Product = Callable[[tuple[Tensor, ...]], tuple[Tensor, ...]]
         with self._eval_mode(), torch.no_grad():
+            cached = self._linearized(primals, consts) if self._use_cache(k) else None
+
+            def parts() -> Iterator[tuple[Product, float]]:
+                # one pass over the data: (product on a block of tangents, weight) per part
+                if cached is not None:
+                    for fn, w in cached:
+                        yield (lambda ts, fn=fn: self._columns(fn, ts)), w
+                    return
+                for b in self._local_batches():
+                    x, y = self._to_device(*b)
+                    w = self._weight(int(x.shape[0]))
+                    yield (lambda ts, x=x, y=y: self._batch_products(primals, consts, x, y, ts)), w
+
             for start in range(0, k, step):
                 tangents = self._split(V[:, start : start + step].contiguous())
                 acc = [torch.zeros_like(t) for t in tangents]
-                for xb, yb in self._local_batches():
-                    x, y = self._to_device(xb, yb)
-                    prods = self._batch_products(primals, consts, x, y, tangents)
-                    w = self._weight(int(x.shape[0]))
-                    for a, p in zip(acc, prods):
+                for product, w in parts():
+                    for a, p in zip(acc, product(tangents)):
                         a.add_(p, alpha=w)
                 out[:, start : start + step] = self._flatten(acc, tangents[0].shape[0])
         return self._all_reduce(out)

@@ -202,6 +202,12 @@ def test_bad_arguments():
         HessianOperator(model, loss_fn, batches, method="finite-difference")
     with pytest.raises(TypeError, match="Dataset"):
         HessianOperator(model, loss_fn, 3)
+    with pytest.raises(ValueError, match="'auto'"):
+        HessianOperator(model, loss_fn, batches, cache="yes")
+    with pytest.raises(ValueError, match="forward-over-reverse"):
+        HessianOperator(model, loss_fn, batches, cache=True, method="reverse-over-reverse")
+    with pytest.raises(ValueError, match="bytes"):
+        HessianOperator(model, loss_fn, batches, cache_budget=-1)
     op = HessianOperator(model, loss_fn, batches)
     with pytest.raises(ValueError, match="shape"):
         op @ torch.zeros(op.shape[0] + 1, dtype=F64)
@@ -214,8 +220,81 @@ def test_cuda_matches_cpu_in_float64(kind):
     model, loss_fn, x, y, batches = make_case(kind, "ce", n=37)
     V = torch.randn(sum(p.numel() for p in model.parameters()), 4, dtype=F64)
     cpu = HessianOperator(model, loss_fn, batches) @ V
-    op = HessianOperator(model.to("cuda"), loss_fn, batches)
-    assert op.device.type == "cuda"
-    out = op @ V.cuda()
-    assert out.device.type == "cuda"
-    assert rel(out.cpu(), cpu) < 1e-10
+    model = model.to("cuda")
+    for cache in (False, True):
+        op = HessianOperator(model, loss_fn, batches, cache=cache)
+        assert op.device.type == "cuda"
+        out = op @ V.cuda()
+        assert out.device.type == "cuda" and op.cached == cache
+        assert rel(out.cpu(), cpu) < 1e-10
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_primal_cache_gives_the_same_operator(kind):
+    model, loss_fn, x, y, batches = make_case(kind, "ce", n=13)
+    H = reference_hessian(model, loss_fn, x, y, select_parameters(model))
+    plain = HessianOperator(model, loss_fn, batches, cache=False)
+    cached = HessianOperator(model, loss_fn, batches, cache=True)
+    g = torch.Generator().manual_seed(3)
+    v = torch.randn(plain.shape[0], dtype=F64, generator=g)
+    V = torch.randn(plain.shape[0], 4, dtype=F64, generator=g)
+    assert rel(cached @ v, plain @ v) < 1e-12
+    assert cached.cached and not plain.cached
+    assert rel(cached @ V, H @ V) < 1e-10
+    # the cache follows the weights: an in-place update rebuilds it
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(0.7)
+    assert not cached.cached
+    H2 = reference_hessian(model, loss_fn, x, y, select_parameters(model))
+    assert rel(cached @ V, H2 @ V) < 1e-10
+    assert cached.cached
+
+
+def test_auto_cache_follows_the_budget():
+    model, loss_fn, x, y, batches = make_case("mlp", "ce", n=40)
+    v = torch.randn(sum(p.numel() for p in model.parameters()), dtype=F64)
+    small = HessianOperator(model, loss_fn, (x[:20], y[:20]), batch_size=5)
+    big = HessianOperator(model, loss_fn, (x, y), batch_size=5)
+    est = big.estimate_cache_bytes()
+    # measured per example on the first batch: twice the data, twice the bytes
+    assert est > 0 and est == pytest.approx(2 * small.estimate_cache_bytes(), rel=1e-12)
+    # from two slices of one batch, the per-example part is the same, and the tensors of the
+    # size of the weights (one set per chunk) are not counted per example
+    one = HessianOperator(model, loss_fn, (x, y)).estimate_cache_bytes()
+    assert 0 < one < est
+    tight = HessianOperator(model, loss_fn, (x, y), batch_size=5, cache_budget=est - 1)
+    roomy = HessianOperator(model, loss_fn, (x, y), batch_size=5, cache_budget=est)
+    # a few products at the same weights run plain; the ninth column decides
+    for _ in range(8):
+        assert rel(roomy @ v, tight @ v) < 1e-12
+        assert not roomy.cached
+    assert rel(roomy @ v, tight @ v) < 1e-12
+    assert roomy.cached and not tight.cached
+    # a block of more than 8 columns decides at once
+    fresh = HessianOperator(model, loss_fn, (x, y), batch_size=5, cache_budget=est)
+    V = torch.randn(fresh.shape[0], 9, dtype=F64, generator=torch.Generator().manual_seed(5))
+    assert rel(fresh @ V, tight @ V) < 1e-12
+    assert fresh.cached
+
+
+def test_cache_falls_back_for_mse_and_for_a_failed_check(monkeypatch):
+    model, loss_fn, x, y, batches = make_case("mlp", "mse")
+    H = reference_hessian(model, loss_fn, x, y, select_parameters(model))
+    op = HessianOperator(model, loss_fn, batches, cache=True)
+    v = torch.randn(op.shape[0], dtype=F64, generator=torch.Generator().manual_seed(4))
+    assert rel(op @ v, H @ v) < 1e-10 and not op.cached  # mse needs jacrev: no cache
+
+    import pnlib.hessian as hessian_module
+
+    def broken_linearize(fn, *primals):
+        out, tangent_map = torch.func.linearize(fn, *primals)
+        return out, lambda *vs: tuple(2 * t for t in tangent_map(*vs))
+
+    monkeypatch.setattr(hessian_module, "linearize", broken_linearize)
+    model, loss_fn, x, y, batches = make_case("mlp", "ce")
+    H = reference_hessian(model, loss_fn, x, y, select_parameters(model))
+    op = HessianOperator(model, loss_fn, batches, cache=True)
+    with pytest.warns(RuntimeWarning, match="disagrees"):
+        assert rel(op @ v, H @ v) < 1e-10
+    assert not op.cached
