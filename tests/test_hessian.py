@@ -257,12 +257,11 @@ def test_auto_cache_follows_the_budget():
     small = HessianOperator(model, loss_fn, (x[:20], y[:20]), batch_size=5)
     big = HessianOperator(model, loss_fn, (x, y), batch_size=5)
     est = big.estimate_cache_bytes()
-    # measured per example on the first batch: twice the data, twice the bytes
-    assert est > 0 and est == pytest.approx(2 * small.estimate_cache_bytes(), rel=1e-12)
-    # from two slices of one batch, the per-example part is the same, and the tensors of the
-    # size of the weights (one set per chunk) are not counted per example
-    one = HessianOperator(model, loss_fn, (x, y)).estimate_cache_bytes()
-    assert 0 < one < est
+    # the per-example part doubles with the data, the weight-sized part does not
+    assert 0 < small.estimate_cache_bytes() < est <= 2 * small.estimate_cache_bytes()
+    # the bytes are linear in the examples: slices of another batching give the same line
+    one = HessianOperator(model, loss_fn, (x, y))
+    assert one.estimate_cache_bytes() == pytest.approx(est, rel=0.01)
     tight = HessianOperator(model, loss_fn, (x, y), batch_size=5, cache_budget=est - 1)
     roomy = HessianOperator(model, loss_fn, (x, y), batch_size=5, cache_budget=est)
     # a few products at the same weights run plain; the ninth column decides

@@ -115,6 +115,18 @@ def test_lanczos_breakdown_is_reported_not_nan():
     assert np.allclose(per_probe, np.einsum("dp,de,ep->p", V0, F, V0), atol=1e-10)
 
 
+def test_float32_lanczos_resolves_a_bulk_far_below_the_top():
+    # one outlier at 1 and a bulk 2e-5..5e-4 (common in trained networks): the bulk's beta is
+    # far above float32 rounding noise, so no breakdown, and the rule matches float64's
+    lam = np.concatenate([[1.0], np.geomspace(2e-5, 5e-4, 399)])
+    A = rotated(lam, seed=5)
+    r32 = slq(torch.as_tensor(A, dtype=torch.float32), 400, 40, num_probes=4, generator=1)
+    r64 = slq(torch.as_tensor(A), 400, 40, num_probes=4, generator=1)
+    assert r32.breakdowns == [None] * 4
+    bulk = lambda x: np.where(np.abs(x) < 0.01, x, 0.0)  # noqa: E731
+    assert trace_of(bulk, r32)[0] == pytest.approx(trace_of(bulk, r64)[0], rel=1e-3)
+
+
 # ----------------------------------------------------------------------------------- SLQ
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_slq_trace_within_variance_tolerance(name):
