@@ -379,9 +379,14 @@ def _block_lanczos(
         w = w - a.to(op.dtype) * q
         if Q is not None:
             basis = Q[:, : j + 1]  # (p, j + 1, dim)
-            for _ in range(2):  # "twice is enough" (classical Gram-Schmidt, repeated)
+            # classical Gram-Schmidt, repeated only where a pass removed more than 1 - 1/sqrt(2)
+            # of the norm (the Daniel-Gragg-Kaufman-Stewart test: "twice is enough")
+            for _ in range(2):
+                before = torch.linalg.vector_norm(w, dim=0)
                 c = torch.bmm(basis, w.T.unsqueeze(2))  # (p, j + 1, 1)
                 w = w - torch.bmm(basis.transpose(1, 2), c).squeeze(2).T
+                if bool((torch.linalg.vector_norm(w, dim=0) > before / math.sqrt(2)).all()):
+                    break
         a_np = a.cpu().numpy()
         alpha[:, j] = np.where(active.cpu().numpy(), a_np, 0.0)
         anorm = np.maximum(anorm, np.abs(a_np))
