@@ -19,7 +19,7 @@
 # - Compute a product $Hv$ with the Hessian of a network's loss without ever forming $H$ (Pearlmutter's trick).
 # - Tell forward-over-reverse from reverse-over-reverse differentiation, and check both against the exact Hessian.
 # - Weight uneven batches correctly, so that the operator is the Hessian of the mean loss over the whole dataset.
-# - Measure what one product costs against one gradient, and why a block of vectors should share a pass over the data.
+# - Measure what one product costs against one gradient, why a block of vectors should share a pass over the data, and what keeping the primal pass saves.
 # :::
 #
 # **Prerequisites:** {ref}`ch-how-sparse`; the notation is in {ref}`notation`.
@@ -236,9 +236,40 @@ def plain_gradient():
 t_grad = fastest(plain_gradient)
 per_vector = {}
 for method in ("forward-over-reverse", "reverse-over-reverse"):
-    op32 = hessian.HessianOperator(net32, loss_fn, batches, method=method)
+    op32 = hessian.HessianOperator(net32, loss_fn, batches, method=method, cache=False)
     per_vector[method] = [fastest(lambda k=k: op32 @ torch.randn(D, k)) / k / t_grad
                           for k in BLOCK_SIZES]
+
+# %% [markdown]
+# Counting matrix products explains the floor under these numbers.
+#
+# A dense layer costs one matrix product forward and two backward (the weight gradient and the input gradient, which the first layer does not need), so a gradient through $L$ layers costs $3L - 1$ products.
+#
+# Forward-over-reverse adds the tangent of each: $\dot W x + W \dot x$ forward ($2L - 1$, since the input has no tangent), $\dot\delta x^	op + \delta \dot x^	op$ for the weight gradient ($2L - 1$) and $\dot W^	op \delta + W^	op \dot\delta$ for the input gradient ($2L - 2$).
+#
+# That is $9L - 5$ products for one Hessian-vector product, $22/8 = 2.75$ gradients for the three layers of this MLP, of which $6L - 4 = 14$, or $1.75$ gradients, are the tangent's.
+#
+# ## Reusing the primal pass
+#
+# Every product of a Lanczos run is taken at the same weights, so the $3L - 1$ primal products, and all the activations they produce, are the same every time.
+#
+# `torch.func.linearize` traces the forward-over-reverse computation once and keeps its primal values; each later product runs only the tangent part, with none of the per-operation overhead of the function transforms.
+#
+# The price is memory: the kept values are the network's activations and back-propagated errors over the whole dataset, so `HessianOperator` keeps them only when `estimate_cache_bytes()` fits in a quarter of the free memory (the default `cache="auto"`, which also waits until more than 8 vectors have been multiplied at the same weights, so that a handful of products does not pay for a trace).
+#
+# The next cell times the cached operator in the same way, and the trace itself.
+
+# %%
+op_cached = hessian.HessianOperator(net32, loss_fn, batches, cache=True)
+start = time.perf_counter()
+op_cached @ torch.randn(D)  # the first product traces
+t_trace = time.perf_counter() - start
+per_vector["forward-over-reverse, primal kept"] = [
+    fastest(lambda k=k: op_cached @ torch.randn(D, k)) / k / t_grad for k in BLOCK_SIZES
+]
+cache_mib = op_cached.estimate_cache_bytes() / 2**20
+print(f"products ran from the cache: {op_cached.cached}")
+print(f"trace: {t_trace:.2f} s = {t_trace / t_grad:.0f} gradients; estimated cache {cache_mib:.1f} MiB")
 
 # %% mystnb={"figure": {"caption": "Cost of a Hessian-vector product per vector, in gradients, against the block size", "name": "fig-hvp-cost"}}
 fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -255,14 +286,25 @@ plt.show()
 # %%
 glue("cost_single", per_vector["forward-over-reverse"][0], display=False)
 glue("cost_block", per_vector["forward-over-reverse"][-1], display=False)
+glue("cost_reverse_single", per_vector["reverse-over-reverse"][0], display=False)
+glue("cost_cached_single", per_vector["forward-over-reverse, primal kept"][0], display=False)
+glue("cost_cached_block", per_vector["forward-over-reverse, primal kept"][-1], display=False)
+glue("trace_in_grads", t_trace / t_grad, display=False)
+saving = per_vector["forward-over-reverse"][0] - per_vector["forward-over-reverse, primal kept"][0]
+glue("break_even", t_trace / t_grad / saving if saving > 0 else float("inf"), display=False)
+glue("cache_mib", cache_mib, display=False)
 glue("block_max", BLOCK_SIZES[-1], display=False)
 
 # %% [markdown]
-# {numref}`fig-hvp-cost` was measured when this page was built, so its numbers depend on the machine: here one forward-over-reverse product costs {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector in blocks of {glue:text}`block_max`.
+# {numref}`fig-hvp-cost` was measured when this page was built, so its numbers depend on the machine: here one plain forward-over-reverse product costs {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector in blocks of {glue:text}`block_max`.
 #
 # For layers this small the time goes into the fixed cost of each operation, not into arithmetic, and forward mode pays more of it (PyTorch evaluates the forward-mode rules of some operations through Python decompositions); the fixed cost is shared by all vectors of a block, so the cost per vector falls as the block grows.
 #
-# For one vector at a time, the double backward is the faster of the two here, which is why `HessianOperator` offers both (`method=`).
+# For one plain vector at a time, the double backward ({glue:text}`cost_reverse_single:.1f` gradients) is often the faster of the two, which is why `HessianOperator` offers both (`method=`).
+#
+# With the primal pass kept, a product costs {glue:text}`cost_cached_single:.2f` gradients alone and {glue:text}`cost_cached_block:.2f` per vector in blocks of {glue:text}`block_max`, to compare with the count of $1.75$ for the tangent: the traced graph runs without the transforms' overhead, while the gradient it is measured against goes through `nn.Module` and autograd.
+#
+# The trace cost {glue:text}`trace_in_grads:.0f` gradients, repaid after {glue:text}`break_even:.0f` single-vector products, a small part of a Lanczos run of a hundred steps or more; the cache was estimated at {glue:text}`cache_mib:.1f` MiB.
 #
 # The repository's benchmark `benchmarks/bench_hvp.py` makes the same measurement for the book's MLP and CNN and for ResNet18, and compares with curvlinops {cite:p}`dangel2025curvlinops` and a PyHessian-style double backward.
 #
@@ -337,5 +379,6 @@ print(f"HessianOperator, two products equal: {bool(torch.equal(dop @ u_flat, dop
 # - A Hessian-vector product is a directional derivative of the gradient; automatic differentiation computes it exactly, where the best finite difference in float32 is off by {glue:text}`fd_best32:.1e`.
 # - Forward-over-reverse and reverse-over-reverse give the same product; the first needs no graph of the graph.
 # - Over a dataset, batches must be weighted by their size: equal weights gave a matrix {glue:text}`bias_equal:.1%` away from the Hessian here.
-# - On this machine one product cost {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector when {glue:text}`block_max` vectors share a pass over the data.
+# - On this machine one plain product cost {glue:text}`cost_single:.1f` gradients, and {glue:text}`cost_block:.2f` gradients per vector when {glue:text}`block_max` vectors share a pass over the data.
+# - At fixed weights the primal pass can be traced once and kept: a product then cost {glue:text}`cost_cached_single:.2f` gradients, for memory that grows with the dataset.
 # :::
