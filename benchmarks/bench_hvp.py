@@ -37,6 +37,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import double_backward_product, sync  # noqa: E402
 from curvlinops import HessianLinearOperator  # noqa: E402
 
 from pnlib import models  # noqa: E402
@@ -58,11 +59,6 @@ def make_problem(name: str, n: int, batch: int, device: torch.device, seed: int 
     y = torch.randint(0, 10, (n,), generator=gen)
     batches = [(a.to(device), b.to(device)) for a, b in zip(x.split(batch), y.split(batch))]
     return model, nn.CrossEntropyLoss(), batches
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def timeit(fn, device: torch.device, repeats: int) -> float:
@@ -160,22 +156,10 @@ def gradient_baseline(model, loss_fn, batches):
 
 
 def double_backward_hvp(model, loss_fn, batches, v):
-    """PyHessian's product: per batch, backward with create_graph, then a second backward."""
-    n = sum(int(x.shape[0]) for x, _ in batches)
+    """PyHessian's product of the Hessian with the flat vector ``v``, as a timed callable."""
     params = [p for p in model.parameters() if p.requires_grad]
     vs = [t.view_as(p) for t, p in zip(v.split([p.numel() for p in params]), params)]
-
-    def run():
-        out = [torch.zeros_like(p) for p in params]
-        for x, y in batches:
-            loss = loss_fn(model(x), y)
-            grads = torch.autograd.grad(loss, params, create_graph=True)
-            hv = torch.autograd.grad(grads, params, grad_outputs=vs)
-            for o, h in zip(out, hv):
-                o.add_(h.detach(), alpha=x.shape[0] / n)
-        return out
-
-    return run
+    return lambda: double_backward_product(model, loss_fn, batches, vs, params)
 
 
 def bench_model(name, n, batch, device, repeats, block):
@@ -256,6 +240,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--scale", choices=["small", "resnet18"], default="small")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="result file (default: benchmarks/results/)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer data and repeats")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -284,7 +271,7 @@ def main(argv=None) -> int:
             + f"{row['cache_bytes'] / 2**20:.1f} MiB (estimated "
             + f"{row['cache_bytes_estimate'] / 2**20:.1f} MiB)"
         )
-    out = ROOT / "benchmarks" / "results" / f"hvp-{args.scale}-{device.type}.json"
+    out = args.out or ROOT / "benchmarks" / "results" / f"hvp-{args.scale}-{device.type}.json"
     write_json(
         out,
         {
@@ -298,7 +285,7 @@ def main(argv=None) -> int:
             "environment": environment(device),
         },
     )
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out}")
     return 0
 
 

@@ -37,6 +37,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import double_backward_product, sync  # noqa: E402
 from curvlinops import HessianLinearOperator  # noqa: E402
 from curvlinops.papyan2020traces.spectrum import (  # noqa: E402
     fast_lanczos,
@@ -77,11 +78,6 @@ def make_problem(scale: str, quick: bool, device: torch.device):
     return model, nn.CrossEntropyLoss(), batches
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timed(fn, device):
     sync(device)
     t0 = time.perf_counter()
@@ -93,17 +89,9 @@ def timed(fn, device):
 def pyhessian_loop(model, loss_fn, batches, k, p, generator) -> SLQResult:
     """PyHessian ``density(iter=k, n_v=p)``: probe by probe, double-backward products."""
     params = [q for q in model.parameters() if q.requires_grad]
-    n = sum(int(x.shape[0]) for x, _ in batches)
 
     def hvp(v):
-        out = [torch.zeros_like(q) for q in params]
-        for x, y in batches:
-            loss = loss_fn(model(x), y)
-            grads = torch.autograd.grad(loss, params, create_graph=True)
-            hv = torch.autograd.grad(grads, params, grad_outputs=v)
-            for o, h in zip(out, hv):
-                o.add_(h.detach(), alpha=x.shape[0] / n)
-        return out
+        return double_backward_product(model, loss_fn, batches, v, params)
 
     def dot(a, b):
         return sum(float((u * w).sum()) for u, w in zip(a, b))
@@ -152,6 +140,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--scale", choices=["small", "resnet18"], default="small")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="result file (default: benchmarks/results/)"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -229,7 +220,7 @@ def main(argv=None) -> int:
     if exact:
         print("  exact          " + "  ".join(f"{fn} {v:.5g}" for fn, v in exact.items()))
     print("  time relative to pnlib: " + ", ".join(f"{k_} {v:.1f}x" for k_, v in speedup.items()))
-    out = ROOT / "benchmarks" / "results" / f"slq-{args.scale}-{device.type}.json"
+    out = args.out or ROOT / "benchmarks" / "results" / f"slq-{args.scale}-{device.type}.json"
     write_json(
         out,
         {
@@ -249,7 +240,7 @@ def main(argv=None) -> int:
             "environment": environment(device),
         },
     )
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out}")
     return 0
 
 
