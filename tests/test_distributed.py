@@ -37,10 +37,21 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         model, batches, V = _case()
-        op = HessianOperator(model, nn.CrossEntropyLoss(), batches)
+        op = HessianOperator(model, nn.CrossEntropyLoss(), batches, cache=False)
         g, loss = op.gradient_and_loss()
+        # each rank keeps the primal pass of its own batches only
+        cached = HessianOperator(model, nn.CrossEntropyLoss(), batches, cache=True)
+        HV_cached = cached @ V
+        assert cached.cached
         torch.save(
-            {"HV": op @ V, "Hv": op @ V[:, 0], "g": g, "loss": loss, "n": op.num_data},
+            {
+                "HV": op @ V,
+                "Hv": op @ V[:, 0],
+                "HV_cached": HV_cached,
+                "g": g,
+                "loss": loss,
+                "n": op.num_data,
+            },
             os.path.join(out_dir, f"rank{rank}.pt"),
         )
     finally:
@@ -56,7 +67,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_two_process_products_equal_single_process():
     model, batches, V = _case()
-    op = HessianOperator(model, nn.CrossEntropyLoss(), batches)
+    op = HessianOperator(model, nn.CrossEntropyLoss(), batches, cache=False)
     ref_HV = op @ V
     ref_g, ref_loss = op.gradient_and_loss()
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +75,8 @@ def test_two_process_products_equal_single_process():
         results = [torch.load(os.path.join(tmp, f"rank{r}.pt")) for r in range(2)]
     for res in results:
         assert res["n"] == 29
-        assert float(torch.linalg.norm(res["HV"] - ref_HV) / torch.linalg.norm(ref_HV)) < 1e-10
+        for key in ("HV", "HV_cached"):
+            assert float(torch.linalg.norm(res[key] - ref_HV) / torch.linalg.norm(ref_HV)) < 1e-10
         assert float(torch.linalg.norm(res["Hv"] - ref_HV[:, 0])) < 1e-10 * float(
             torch.linalg.norm(ref_HV[:, 0])
         )
