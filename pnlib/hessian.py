@@ -213,7 +213,9 @@ class HessianOperator:
         dtype: Compute in this floating dtype (parameters, buffers and floating inputs are cast;
             the model itself is untouched). Default: the parameters' dtype.
         batch_size: Batch size used to split a ``Dataset`` or an ``(x, y)`` tuple
-            (default: 1024 for a Dataset, one batch for a tuple).
+            (default: 1024 for a Dataset, one batch for a tuple). The primal cache joins
+            smaller batches into chunks of about 2048 examples; its memory is bounded by
+            ``cache_budget`` instead.
         max_columns: At most this many columns of a block go through ``vmap`` together (caps
             memory; larger blocks then take several passes). Default: no limit.
         distributed: Shard the batches over the ``torch.distributed`` ranks and ``all_reduce``
