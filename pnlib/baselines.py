@@ -26,7 +26,6 @@ so a pruned weight can never come back.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -137,39 +136,40 @@ def _train_masked(
     params = models.prunable_parameters(model)
     penalised = train.l1_parameters(model, config.l1_scope) if config.l1 > 0 else []
     _enforce(model, masks, optimizer)
+
+    @torch.no_grad()
+    def mask_gradients(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        for name, p in params.items():
+            if p.grad is not None:
+                p.grad.mul_(masks[name])
+
+    def after_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        _enforce(model, masks, optimizer)
+        if on_step is not None:
+            on_step(model, optimizer)
+
     history = []
     for epoch in range(start_epoch, config.epochs):
         loader = train.make_loader(data, config.batch_size, shuffle=True, seed=base_seed + epoch)
-        model.train()
-        total, loss_sum, correct, lr = 0, 0.0, 0, config.lr
-        for iteration, (inputs, targets) in enumerate(loader):
-            lr = train.learning_rate(config, epoch, iteration, len(loader))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            inputs, targets = inputs.to(device), targets.to(device)
-            outputs = model(inputs)
-            loss = loss_fn(outputs, targets)
-            value = float(loss.detach())
-            if not math.isfinite(value) or value > config.max_loss:
-                raise train.TrainingDiverged(
-                    f"training loss {value} at epoch {epoch + 1}; lower the learning rate"
-                )
-            objective = loss + config.l1 * train.l1_penalty(penalised) if penalised else loss
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            with torch.no_grad():
-                for name, p in params.items():
-                    if p.grad is not None:
-                        p.grad.mul_(masks[name])
-            optimizer.step()
-            _enforce(model, masks, optimizer)
-            if on_step is not None:
-                on_step(model, optimizer)
-            loss_sum += value * len(targets)
-            correct += int((outputs.argmax(dim=1) == targets).sum())
-            total += len(targets)
+        stats = train.run_epoch(
+            model,
+            loader,
+            optimizer,
+            config,
+            epoch,
+            penalised,
+            loss_fn,
+            device,
+            before_step=mask_gradients,
+            after_step=after_step,
+        )
         history.append(
-            {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / total, "accuracy": correct / total}
+            {
+                "epoch": epoch + 1,
+                "lr": stats["lr"],
+                "loss": stats["loss"],
+                "accuracy": stats["accuracy"],
+            }
         )
         if on_epoch is not None:
             on_epoch(epoch + 1, model)

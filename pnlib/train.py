@@ -393,7 +393,7 @@ def train(
     for epoch in tqdm(epochs, disable=not progress, desc="epochs", file=sys.stderr):
         start = time.perf_counter()
         loader = make_loader(data, config.batch_size, shuffle=True, seed=base_seed + epoch)
-        stats = _train_epoch(model, loader, optimizer, config, epoch, penalised, loss_fn, device)
+        stats = run_epoch(model, loader, optimizer, config, epoch, penalised, loss_fn, device)
         stats.update(epoch=epoch + 1, seconds=time.perf_counter() - start)
         if eval_data is not None:
             scores = evaluate(model, eval_data, loss_fn=loss_fn, device=device)
@@ -404,7 +404,40 @@ def train(
     return result
 
 
-def _train_epoch(model, loader, optimizer, config, epoch, penalised, loss_fn, device) -> dict:
+def run_epoch(
+    model,
+    loader,
+    optimizer,
+    config,
+    epoch,
+    penalised,
+    loss_fn,
+    device,
+    *,
+    before_step=None,
+    after_step=None,
+) -> dict:
+    """One epoch of the training loop (shared with :mod:`pnlib.baselines`' masked SGD).
+
+    Args:
+        model: The network, trained in place.
+        loader: The epoch's batches.
+        optimizer: SGD over the model's parameters.
+        config: The :class:`TrainConfig` (learning-rate schedule, l1, divergence limit).
+        epoch: Zero-based epoch number (for the schedule).
+        penalised: Parameters under the l1 penalty.
+        loss_fn: Batch-mean loss.
+        device: Where the batches go.
+        before_step: Called as ``before_step(model, optimizer)`` after the backward pass, before
+            the optimizer step (masked SGD zeroes pruned gradients here).
+        after_step: Called as ``after_step(model, optimizer)`` after each step.
+
+    Returns:
+        The epoch's last learning rate, mean training loss, l1 penalty and accuracy.
+
+    Raises:
+        TrainingDiverged: If a batch loss is not finite or exceeds ``config.max_loss``.
+    """
     model.train()
     total, loss_sum, correct, lr = 0, 0.0, 0, config.lr
     for iteration, (inputs, targets) in enumerate(loader):
@@ -423,7 +456,11 @@ def _train_epoch(model, loader, optimizer, config, epoch, penalised, loss_fn, de
         objective = loss + config.l1 * l1_penalty(penalised) if penalised else loss
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
+        if before_step is not None:
+            before_step(model, optimizer)
         optimizer.step()
+        if after_step is not None:
+            after_step(model, optimizer)
         loss_sum += value * len(targets)
         correct += int((outputs.argmax(dim=1) == targets).sum())
         total += len(targets)

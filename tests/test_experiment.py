@@ -112,7 +112,7 @@ def test_prediction_matches_independent_computation(tiny_run):
 def test_resume_after_interruptions_gives_identical_metrics(tiny_run, tmp_path, monkeypatch):
     _, reference = tiny_run
     calls = {"n": 0}
-    original_epoch = train._train_epoch
+    original_epoch = train.run_epoch
 
     def interrupted_epoch(*args, **kwargs):
         calls["n"] += 1
@@ -120,10 +120,10 @@ def test_resume_after_interruptions_gives_identical_metrics(tiny_run, tmp_path, 
             raise KeyboardInterrupt
         return original_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(train, "_train_epoch", interrupted_epoch)
+    monkeypatch.setattr(train, "run_epoch", interrupted_epoch)
     with pytest.raises(KeyboardInterrupt):
         experiment.run(TINY, results_root=tmp_path)
-    monkeypatch.setattr(train, "_train_epoch", original_epoch)
+    monkeypatch.setattr(train, "run_epoch", original_epoch)
     checkpoint = torch.load(
         experiment.train_checkpoint(experiment.ExperimentConfig.from_dict(TINY), tmp_path),
         weights_only=False,

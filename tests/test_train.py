@@ -111,7 +111,7 @@ def test_resume_after_interruption_is_identical(dataset, tmp_path, monkeypatch):
     train.train(straight, dataset, config, generator=torch.Generator().manual_seed(1))
 
     calls = {"n": 0}
-    original = train._train_epoch
+    original = train.run_epoch
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
@@ -120,12 +120,12 @@ def test_resume_after_interruption_is_identical(dataset, tmp_path, monkeypatch):
         return original(*args, **kwargs)
 
     ckpt = tmp_path / "run.pt"
-    monkeypatch.setattr(train, "_train_epoch", interrupted)
+    monkeypatch.setattr(train, "run_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train.train(
             make_net(), dataset, config, generator=torch.Generator().manual_seed(1), checkpoint=ckpt
         )
-    monkeypatch.setattr(train, "_train_epoch", original)
+    monkeypatch.setattr(train, "run_epoch", original)
     resumed_net = make_net(seed=99)  # different init: everything must come from the checkpoint
     result = train.train(
         resumed_net, dataset, config, generator=torch.Generator().manual_seed(1), checkpoint=ckpt
