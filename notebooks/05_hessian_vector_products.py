@@ -245,7 +245,7 @@ for method in ("forward-over-reverse", "reverse-over-reverse"):
 #
 # A dense layer costs one matrix product forward and two backward (the weight gradient and the input gradient, which the first layer does not need), so a gradient through $L$ layers costs $3L - 1$ products.
 #
-# Forward-over-reverse adds the tangent of each: $\dot W x + W \dot x$ forward ($2L - 1$, since the input has no tangent), $\dot\delta x^	op + \delta \dot x^	op$ for the weight gradient ($2L - 1$) and $\dot W^	op \delta + W^	op \dot\delta$ for the input gradient ($2L - 2$).
+# Forward-over-reverse adds the tangent of each: $\dot W x + W \dot x$ forward ($2L - 1$, since the input has no tangent), $\dot\delta x^\top + \delta \dot x^\top$ for the weight gradient ($2L - 1$) and $\dot W^\top \delta + W^\top \dot\delta$ for the input gradient ($2L - 2$).
 #
 # That is $9L - 5$ products for one Hessian-vector product, $22/8 = 2.75$ gradients for the three layers of this MLP, of which $6L - 4 = 14$, or $1.75$ gradients, are the tangent's.
 #
@@ -308,7 +308,7 @@ glue("block_max", BLOCK_SIZES[-1], display=False)
 #
 # The repository's benchmark `benchmarks/bench_hvp.py` makes the same measurement for the book's MLP and CNN and for ResNet18, and compares with curvlinops {cite:p}`dangel2025curvlinops` and a PyHessian-style double backward.
 #
-# The next chapter advances all its random probe vectors together for exactly this reason.
+# The next chapter advances all its random probe vectors together, and runs a hundred or more products at the same weights, so it profits from both.
 #
 # ## Exercises
 #

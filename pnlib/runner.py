@@ -433,7 +433,8 @@ def check_sources(root: Path | None = None) -> list[str]:
     """Check the source layout rules; return the problems found (empty when all is well).
 
     ``notebooks/`` holds only Jupytext ``.py`` files; each generated exercise notebook matches
-    its solution notebook.
+    its solution notebook; the chapters and the book's pages hold no tab or other control
+    character.
 
     Args:
         root: Project root.
@@ -450,7 +451,24 @@ def check_sources(root: Path | None = None) -> list[str]:
     from pnlib.exercises import stale_exercises
 
     problems += [f"{p}: out of date, run `make exercises`" for p in stale_exercises(root)]
+    problems += _control_characters(root)
     return problems
+
+
+def _control_characters(root: Path) -> list[str]:
+    # a tab or other control character in the book's text is almost always a Python escape
+    # that slipped into LaTeX ("\top" written through a string becomes a tab and "op")
+    found = []
+    sources = [*sorted((root / "notebooks").rglob("*.py")), *sorted((root / "book").glob("*.md"))]
+    for path in sources:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            bad = sorted({f"{ord(c):#04x}" for c in line if ord(c) < 32 or ord(c) == 127})
+            if bad:
+                found.append(
+                    f"{path.relative_to(root)}:{number}: control character {', '.join(bad)} "
+                    "(a Python escape such as \\t in \\top?)"
+                )
+    return found
 
 
 def _run_benchmarks(extra: Iterable[str]) -> None:

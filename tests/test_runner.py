@@ -183,6 +183,11 @@ def test_check_sources_flags_non_py_files_and_stale_exercises(tmp_path):
     ex = (root / "notebooks" / "ex" / "01_x_ex_01.py").read_text()
     assert "b = 2" not in ex and exercises.PLACEHOLDER in ex and "a = 1" in ex
     assert len(runner.check_sources(root)) == 1  # only the .ipynb remains
+    (root / "notebooks" / "01_x.ipynb").unlink()
+    (root / "notebooks" / "02_y.py").write_text("# $x^\\top y$ is fine\n# $x^\top y$ is not\n")
+    assert runner.check_sources(root) == [
+        "notebooks/02_y.py:2: control character 0x09 (a Python escape such as \\t in \\top?)"
+    ]
 
 
 def test_toc_notebooks_are_the_chapters_in_order():
