@@ -208,6 +208,9 @@ measured = [
     (f"zero Hessian rows (of {spec['zero_rows']} sampled)", spec["zero_row_fraction"]),
     ("$s^*$ with $|\\lambda|$ / with negatives clipped",
      f"{metrics['variants']['negative_abs']:.3f} / {metrics['variants']['negative_clip']:.3f}"),
+    ("$s^*$ from the first half of the Lanczos steps",
+     "exact spectrum" if metrics["variants"].get("half_steps") is None
+     else f"{metrics['variants']['half_steps']:.3f} (all steps: {metrics['prediction']['sparsity']:.3f})"),
     ("$\\tfrac12 \\Delta^\\top H \\Delta$ at $s^*$ (measured)", terms["quadratic"]),
     ("$\\tfrac12 R^2 \\operatorname{tr}(H)/D$ (random direction)", terms["random_quadratic"]),
     ("alignment: measured / random", terms["alignment"]),

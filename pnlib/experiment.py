@@ -45,7 +45,9 @@ key                       content
 ``prediction``            ``sparsity``, ``density``, ``lower``, ``upper`` (sparsities),
                           ``gap_pp`` (upper minus lower), ``radius`` ($R(s^*)$), ``negative``
 ``variants``              predicted sparsity with ``abs`` and ``clip`` handling of negative
-                          eigenvalues, and without the zero-curvature mass
+                          eigenvalues, without the zero-curvature mass, and (``half_steps``,
+                          optional, ``null`` for an exact spectrum) from the first half of the
+                          Lanczos steps
 ``actual``                largest sparsity meeting each criterion: ``accuracy`` (the paper's),
                           ``tolerance``, ``loss`` (training-loss increase at most $\epsilon$)
 ``delta_pp``              $|s^*_{\rm pred} - s_{\rm actual}|$ per criterion, in points
@@ -1094,6 +1096,35 @@ def _predict_stages(config, model, hess_set, stages) -> PruningPrediction:
     return prediction
 
 
+def half_steps_estimate(prediction: PruningPrediction, *, negative: str = "abs") -> float | None:
+    """The predicted sparsity from the first half of each probe's Lanczos steps.
+
+    The first ``m`` steps of a run are exactly an ``m``-step run (:func:`pnlib.spectrum.truncate`),
+    so this costs no product; if it differs from the full prediction by more than the probe noise,
+    the steps were too few for $f_R$ (chapter 06).
+
+    Args:
+        prediction: A prediction from an SLQ or exact spectrum.
+        negative: Handling of negative eigenvalues, as in :func:`predict_from`.
+
+    Returns:
+        The estimate, or ``None`` for an exact spectrum or an SLQ run of fewer than 2 steps.
+    """
+    rule = prediction.spectrum
+    if prediction.spectrum_source != "slq" or rule.alpha is None or rule.alpha.shape[1] < 2:
+        return None
+    half = spectrum.truncate(rule, rule.alpha.shape[1] // 2)
+    return float(
+        predict_from(
+            prediction.weights,
+            half,
+            prediction.eps,
+            zero_mass=prediction.zero_mass,
+            negative=negative,
+        ).estimate
+    )
+
+
 def _round(values: np.ndarray, digits: int = 6) -> list[float]:
     return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64)]
 
@@ -1173,6 +1204,7 @@ def _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess
             prediction.weights, prediction.spectrum, eps, negative=config.negative
         ).estimate
     )
+    variants["half_steps"] = half_steps_estimate(prediction, negative=config.negative)
     num_params = sum(p.numel() for p in model.parameters())
     return {
         "schema": SCHEMA,

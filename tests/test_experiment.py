@@ -339,3 +339,18 @@ def test_path_terms_match_the_dense_hessian():
     assert terms["quadratic"] == pytest.approx(0.5 * float(step @ H @ step), rel=1e-10)
     expected = 0.5 * float(step @ step) * float(torch.trace(H)) / w.numel()
     assert terms["random_quadratic"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_half_steps_estimate_is_a_run_with_half_the_steps():
+    net, ds = _two_layer(dead_inputs=0)
+    kw = dict(eps_batch_size=16, exact=False, num_probes=4, zero_rows=0)
+    full = experiment.predict_pruning_limit(
+        net, None, ds, num_steps=20, generator=torch.Generator().manual_seed(2), **kw
+    )
+    half = experiment.predict_pruning_limit(
+        net, None, ds, num_steps=10, generator=torch.Generator().manual_seed(2), **kw
+    )
+    # the first 10 steps of a 20-step run are a 10-step run: no new products needed
+    assert experiment.half_steps_estimate(full) == pytest.approx(half.sparsity, abs=1e-9)
+    exact = experiment.predict_pruning_limit(net, None, ds, eps_batch_size=16, zero_rows=0)
+    assert exact.spectrum_source == "exact" and experiment.half_steps_estimate(exact) is None
