@@ -13,7 +13,9 @@ with ``torch.func.functional_call``; ``grad``, or ``jacrev`` where ``grad`` unde
 over ``mse_loss``'s zero tensors) gives $\nabla^2\bar\ell_b\,v$, weighted by
 $\lvert b\rvert/N$, so uneven batches are weighted exactly. A block of $k$ vectors goes through
 the data once: the tangent of the ``jvp`` is vectorised with ``torch.func.vmap``, so the forward
-and backward pass of the primal are shared by all $k$ columns.
+and backward pass of the primal are shared by all $k$ columns (on CPU, models with convolutions
+loop over the columns instead: ``vmap`` turns a block of weight tangents into a grouped
+convolution, which is slower there).
 
 Every product at the same weights repeats the same primal pass, so when the data's activations
 fit in memory the operator keeps it: per chunk of data, ``torch.func.linearize`` traces the
