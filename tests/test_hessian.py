@@ -297,3 +297,16 @@ def test_cache_falls_back_for_mse_and_for_a_failed_check(monkeypatch):
     with pytest.warns(RuntimeWarning, match="disagrees"):
         assert rel(op @ v, H @ v) < 1e-10
     assert not op.cached
+
+
+def test_determinism_check_is_on_by_default_and_can_be_switched_off():
+    model, loss_fn, x, y, batches = make_case("mlp", "ce", n=24)
+    shuffled = torch.utils.data.DataLoader(TensorDataset(x, y), batch_size=6, shuffle=True)
+    for build in (HessianOperator, gradient, exact_hessian):
+        with pytest.raises(RuntimeError, match="shuffle"):
+            build(model, loss_fn, shuffled)
+    # every example once per pass: without the check, the same mean loss up to rounding
+    g = gradient(model, loss_fn, shuffled, check_deterministic=False)
+    assert rel(g, gradient(model, loss_fn, (x, y))) < 1e-12
+    H = exact_hessian(model, loss_fn, shuffled, check_deterministic=False)
+    assert rel(H, exact_hessian(model, loss_fn, (x, y))) < 1e-12
