@@ -19,7 +19,7 @@
 # - Run the whole experiment of the paper on one task: LOMP training, a one-shot pruning sweep, the Hessian spectrum, the predicted limit and the measured one.
 # - Read the two figures of the paper: accuracy and loss against sparsity with the predicted limit marked, and the theory curve $s(R)$ against the measured curve $(R(s), s)$.
 # - Explain a gap between prediction and measurement with numbers: $\epsilon$, the negative and zero curvature mass, and how far the removed weights are from a random direction.
-# - Predict the limit of your own network with one call, `pnlib.experiment.predict_pruning_limit`.
+# - Predict the limit of your own network with one call, `pnlib.predict.predict_pruning_limit`.
 # :::
 #
 # **Prerequisites:** {ref}`ch-how-sparse`; the notation is in {ref}`notation`.
@@ -76,7 +76,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from torch.utils.data import Subset
 
-from pnlib import experiment, paths, plotting, prune, repro
+from pnlib import bounds, experiment, paths, plotting, predict, prune, repro
 
 plotting.use_book_style()
 repro.seed_everything(SEED)
@@ -85,7 +85,7 @@ config = experiment.config_from_parameters(parameters)
 results_root = None if SAVE_RESULTS else paths.cache_dir() / "book-results"
 
 # %% [markdown]
-# This chapter uses `pnlib.experiment.run`, `pnlib.experiment.predict_pruning_limit`, `pnlib.experiment.predict_from` and `pnlib.prune.actual_limit`.
+# This chapter uses `pnlib.experiment.run`, `pnlib.predict.predict_pruning_limit`, `pnlib.bounds.predicted_sparsity` and `pnlib.prune.actual_limit`.
 #
 # ## One call runs the experiment
 #
@@ -175,10 +175,37 @@ rows = [
     f"| bound gap | {pred['gap_pp']:.2f} points |",
 ]
 for criterion, value in actual.items():
-    delta = metrics["delta_pp"][criterion]
+    delta = metrics["delta_pp"][criterion]["paper"]
     rows.append(f"| actual, {criterion} criterion ($\\Delta$) | {value:.3f} ({delta:.1f} points) |")
 rows.append(f"| $\\epsilon$ ({metrics['eps']['source']}) | {metrics['eps']['value']:.3g} |")
 display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# ## Every predictor against every limit
+#
+# The run also records the other predictors of `pnlib.predict` (the free variant, the Taylor and refit predictors of {ref}`ch-which-prediction`, and the paper's fixed point as the authors' code computes it) and two limits that re-fit the kept weights (`pnlib.refit`): `refit`, any re-fit by L-BFGS, and `refit_local`, a re-fit that moves the kept weights by at most $R(s)$. The table gives $|\text{estimate} - \text{actual}|$ in points; the recommended predictor is marked.
+
+# %%
+names = list(metrics["estimates"])
+header = "| actual limit | value | " + " | ".join(
+    n + (" (recommended)" if n == metrics["recommended"] else "") for n in names) + " |"
+table = [header, "|" + "---|" * (len(names) + 2)]
+table.append("| estimate | | " + " | ".join(f"{metrics['estimates'][n]:.3f}" for n in names) + " |")
+for criterion, value in actual.items():
+    table.append(f"| {criterion} | {value:.3f} | "
+                 + " | ".join(f"{metrics['delta_pp'][criterion][n]:.1f}" for n in names) + " |")
+display(Markdown("\n".join(table)))
+
+# %% tags=["remove-input"]
+gap = {n: metrics["delta_pp"]["loss"][n] for n in ("paper", "taylor")}
+assert metrics["recommended"] == "taylor" and gap["taylor"] < gap["paper"], gap
+glue("taylor_gap", gap["taylor"], display=False)
+glue("paper_loss_gap", gap["paper"], display=False)
+print(f"checked: the Taylor estimate is {gap['taylor']:.1f} points from the loss-criterion limit, "
+      f"the paper's fixed point {gap['paper']:.1f} points")
+
+# %% [markdown]
+# The engine recommends the Taylor predictor, and this run shows why: it lands {glue:text}`taylor_gap:.1f` points from the loss-criterion limit, the event all these predictors are about, where the paper's fixed point lands {glue:text}`paper_loss_gap:.1f` points away. The Taylor predictor follows the step magnitude pruning actually takes, with the gradient that $\ell_1$ training leaves and the curvature along that step; the paper's fixed point replaces the step by a random direction of the same length and drops the gradient. The reproduction page, {ref}`ch-reproduction`, repeats the comparison on every curated task.
 
 # %% tags=["nbval-check-output"]
 print(f"dense test accuracy {metrics['dense']['test_accuracy']:.4f}  eps {metrics['eps']['value']:.3e}")
@@ -197,7 +224,7 @@ print("actual " + "  ".join(f"{k} {v:.3f}" for k, v in actual.items()))
 # **Zero curvature.** Weights attached to inputs that are always zero (the digits' border pixels) or to dead units have Hessian rows that are exactly zero; these directions are free to prune.
 #
 # **The random-subspace model.** The kinematic formula treats the kept coordinates as a randomly oriented subspace, so the removed step $\Delta = w^k - w^*$ is treated as a random direction of length $R$, whose curvature is $\Delta^\top H \Delta \approx R^2 \operatorname{tr}(H)/D$.
-# Magnitude pruning removes specific weights, and the run measures the real curvature along that step at the predicted limit (`pnlib.experiment.path_terms`, stored under `path` in `metrics.json`), together with the first-order term $g^\top \Delta$ that $\ell_1$ training leaves (the gradient of the data loss is not zero at an $\ell_1$-regularised optimum).
+# Magnitude pruning removes specific weights, and the run measures the real curvature along that step at the predicted limit (`pnlib.predict.path_terms`, stored under `path` in `metrics.json`), together with the first-order term $g^\top \Delta$ that $\ell_1$ training leaves (the gradient of the data loss is not zero at an $\ell_1$-regularised optimum).
 
 # %%
 spec, terms, eps = metrics["spectrum"], metrics["path"], metrics["eps"]["value"]
@@ -240,9 +267,9 @@ display(Markdown("\n".join(table)))
 
 # %%
 factors = 2.0 ** np.arange(-3, 4)
-scaled_pred = [experiment.predict_from(result.prediction.weights, result.prediction.spectrum,
-                                       f * eps, zero_mass=result.prediction.zero_mass,
-                                       negative=NEGATIVE).estimate for f in factors]
+scaled_pred = [bounds.predicted_sparsity(result.prediction.weights, result.prediction.spectrum,
+                                         f * eps, zero_mass=result.prediction.zero_mass,
+                                         negative=NEGATIVE).estimate for f in factors]
 scaled_loss = [prune.actual_limit(sweep, "loss", eps=f * eps) for f in factors]
 glue("random_quad", terms["random_quadratic"], display=False)
 glue("alignment", terms["alignment"], display=False)
@@ -323,18 +350,15 @@ glue("num_within", int(sum(m["delta_pp"]["accuracy"] <= 2 for m in curated.value
 #
 # ## Your own network
 #
-# `predict_pruning_limit` is the same computation for any trained model: give it the model, a loss (or `None` for cross-entropy) and the training data.
+# `pnlib.predict.predict_pruning_limit` is the same computation for any trained model: give it the model and its training data (a `Dataset`, a `DataLoader`, an `(X, y)` pair or a list of batches), and a loss if it is not cross-entropy.
 #
 # Here it runs stochastic Lanczos quadrature on at most `DEMO_EXAMPLES` training examples, so that the cell stays cheap for the paper's networks too.
 
 # %%
 demo = Subset(result.hessian_data, range(min(DEMO_EXAMPLES, len(result.hessian_data))))
-own = experiment.predict_pruning_limit(result.model, None, demo, exact=False, num_steps=64,
-                                       num_probes=4, zero_rows=20)
-bounds = own.to_dict()
-print(f"{own.spectrum_source} spectrum on {len(demo)} examples: predicted sparsity "
-      f"{own.sparsity:.3f}, bounds [{bounds['lower']:.3f}, {bounds['upper']:.3f}], "
-      f"zero-row mass {own.zero_mass:.2f}")
+own = predict.predict_pruning_limit(result.model, demo, exact=False, num_steps=64, num_probes=4,
+                                    zero_rows=20, predictors=("paper", "taylor"))
+print(own)
 
 # %% [markdown]
 # ## Exercises
@@ -354,9 +378,9 @@ print(f"{own.spectrum_source} spectrum on {len(demo)} examples: predicted sparsi
 # %%
 for steps in (16, 32, 64):
     for mode in ("never", "always"):
-        p = experiment.predict_pruning_limit(result.model, None, demo, exact=False,
-                                             num_steps=steps, num_probes=4, zero_mass=mode,
-                                             zero_rows=20)
+        p = predict.predict_pruning_limit(result.model, demo, exact=False, num_steps=steps,
+                                          num_probes=4, zero_mass=mode, zero_rows=20,
+                                          predictors=("paper",))
         print(f"{steps:3d} steps, zero mass {mode:6s}: {p.sparsity:.3f} "
               f"(exact {pred['sparsity']:.3f})")
 
@@ -395,8 +419,8 @@ glue("pred_s", pred["sparsity"], display=False)
 glue("gap_pp", pred["gap_pp"], display=False)
 glue("act_acc", actual["accuracy"], display=False)
 glue("act_loss", actual["loss"], display=False)
-glue("delta_acc", metrics["delta_pp"]["accuracy"], display=False)
-glue("delta_loss", metrics["delta_pp"]["loss"], display=False)
+glue("delta_acc", metrics["delta_pp"]["accuracy"]["paper"], display=False)
+glue("delta_loss", metrics["delta_pp"]["loss"]["paper"], display=False)
 
 # %% [markdown]
 # :::{admonition} Takeaways

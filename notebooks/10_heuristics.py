@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from myst_nb import glue
 
-from pnlib import baselines, bounds, data, experiment, models, plotting, prune, repro, train
+from pnlib import baselines, bounds, data, experiment, models, plotting, predict, prune, repro, train
 
 plotting.use_book_style()
 device = experiment.resolve_device(DEVICE)
@@ -73,11 +73,11 @@ def build():
                         generator=gen, **options).to(device)
 
 
-def predict(model):
+def paper_prediction(model):
     """The paper's predicted limit (SLQ spectrum, eps = std of the batch losses)."""
-    return experiment.predict_pruning_limit(
-        model, None, train_set, exact=False, num_steps=NUM_STEPS, num_probes=NUM_PROBES,
-        generator=torch.Generator().manual_seed(SEED),
+    return predict.predict_pruning_limit(
+        model, train_set, exact=False, num_steps=NUM_STEPS, num_probes=NUM_PROBES, seed=SEED,
+        predictors=("paper",),
     )
 
 
@@ -88,7 +88,7 @@ def actual(model, eps):
 
 
 # %% [markdown]
-# This chapter uses `pnlib.experiment.predict_pruning_limit`, `pnlib.bounds.scaled_prediction`, `pnlib.baselines.imp` and `pnlib.prune.sweep`.
+# This chapter uses `pnlib.predict.predict_pruning_limit`, `pnlib.bounds.scaled_prediction`, `pnlib.baselines.imp` and `pnlib.prune.sweep`.
 #
 # The predicted threshold of {cite:t}`zhang2024pruning` is the fixed point $s^* = s(R(s^*))$ of
 #
@@ -117,7 +117,7 @@ records = {}
 def after_training(event, index, model, masks):
     if event != "trained":
         return None
-    prediction = predict(model)
+    prediction = paper_prediction(model)
     _, acc_limit, loss_limit = actual(model, prediction.eps)
     if index == 0:
         records["dense"] = copy.deepcopy(model)
@@ -179,7 +179,7 @@ for name, wd in [("none", 0.0), ("l2", WEIGHT_DECAY)]:
     net = build()
     train.train(net, train_set, dataclasses.replace(config, weight_decay=wd),
                 generator=torch.Generator().manual_seed(SEED))
-    nets[name], preds[name] = net, predict(net)
+    nets[name], preds[name] = net, paper_prediction(net)
     sweeps[name], acc_limit, loss_limit = actual(net, preds[name].eps)
     limits[name] = {"accuracy": acc_limit, "loss": loss_limit}
 
@@ -231,7 +231,7 @@ plt.show()
 # %%
 base = records["dense"]  # the l1-trained dense network of round 0 above
 base_pred = rounds[0]["trained"]["predicted"]
-prediction0 = predict(base)  # the same as round 0's prediction (same seed)
+prediction0 = paper_prediction(base)  # the same as round 0's prediction (same seed)
 weights0 = prune.flat_prunable(base).double().cpu().numpy()
 
 
@@ -251,7 +251,7 @@ scaling = []
 for c in SCALES:
     net = scaled_network(base, float(c))
     try:
-        own = predict(net)
+        own = paper_prediction(net)
     except ValueError:  # every batch loss is 0 in float32: eps = 0, no consistent prediction
         own = None
     both = bounds.scaled_prediction(
@@ -356,7 +356,7 @@ for r, s in enumerate(baselines.geometric_schedule(TARGET_SPARSITY, ROUNDS), sta
     masks = baselines.prune_survivors(net, masks, float(s))
     baselines.train_masked(net, train_set, tune, masks,
                            generator=torch.Generator().manual_seed(SEED + r))
-    print(f"round {r}: sparsity {s:.3f}  predicted {predict(net).sparsity:.3f}")
+    print(f"round {r}: sparsity {s:.3f}  predicted {paper_prediction(net).sparsity:.3f}")
 
 # %% [markdown]
 # The threshold rises in the same way: what matters is that the pruned weights are exactly zero and the survivors are retrained, not where the retraining starts.

@@ -1,6 +1,6 @@
 r"""The pruning limit: minimum density, the threshold fixed point, bounds and sharpness forms.
 
-Notation (design.md section 5): $D$ prunable weights $w^*$, Hessian $H$ with eigenvalues
+Notation (the book's notation page): $D$ prunable weights $w^*$, Hessian $H$ with eigenvalues
 $\lambda_i$, allowed loss increase $\epsilon$, **sparsity** $s$ = fraction removed, **density**
 $\rho = 1 - s$ = fraction kept, and $R(s)$ the norm of the ``num_removed(s, D)`` smallest-magnitude
 weights (the projection distance $\lVert w^* - w^k \rVert_2$).
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pnlib import geometry
-from pnlib.prune import check_sparsity, num_removed
+from pnlib.magnitude import check_sparsity, num_removed, removed_sq_norms
 from pnlib.spectrum import SLQResult, from_eigenvalues, trace_of
 
 __all__ = [
@@ -176,8 +176,8 @@ def min_density(
     r"""The minimum density $\rho(R) = 1 - s(R)$ at projection distance $R$.
 
     $\rho(R) = \frac{1}{D}\sum_i \frac{\lvert\lambda_i\rvert R^2}{\lvert\lambda_i\rvert R^2 + 2\epsilon}$:
-    the fraction of weights that must be kept when the removed weights have norm $R$ (design.md
-    section 5), computed by direct quadrature on exact eigenvalues or on an SLQ result.
+    the fraction of weights that must be kept when the removed weights have norm $R$, computed
+    by direct quadrature on exact eigenvalues or on an SLQ result.
 
     Args:
         spectrum: Exact eigenvalues (1-D array) or an :class:`~pnlib.spectrum.SLQResult`.
@@ -218,7 +218,7 @@ def _curve(spectrum, radius, eps, negative, zero_mass, *, sparsity):
 class RemovedNorm:
     r"""$R(s)$ for one weight vector: the norm of the ``num_removed(s, D)`` smallest magnitudes.
 
-    One stable sort serves every query (ties by position, as :func:`pnlib.prune.magnitude_order`),
+    One stable sort serves every query (ties by position, as :func:`pnlib.magnitude.magnitude_order`),
     so the count matches the pruning sweep exactly.
 
     Args:
@@ -230,9 +230,8 @@ class RemovedNorm:
 
     def __init__(self, weights) -> None:
         w = _flat_weights(weights)
-        order = np.argsort(np.abs(w), kind="stable")
         self.dim = int(w.size)
-        self._cumsum = np.concatenate([[0.0], np.cumsum(w[order] ** 2)])
+        self._cumsum = removed_sq_norms(w)
 
     def __call__(self, sparsity: float) -> float:
         """$R(s)$.
@@ -274,7 +273,7 @@ def removed_norm(weights, sparsity: float) -> float:
     Args:
         weights: The trained weights (numpy array or torch tensor, any shape).
         sparsity: Fraction removed $s \in [0, 1]$; the count is
-            :func:`pnlib.prune.num_removed` (round half up), as in the pruning sweep.
+            :func:`pnlib.magnitude.num_removed` (round half up), as in the pruning sweep.
 
     Returns:
         The norm of the removed weights.

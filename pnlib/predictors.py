@@ -65,14 +65,13 @@ from torch.utils.data import Dataset
 from pnlib import models, prune
 
 __all__ = [
-    "Comparison",
     "Curve",
     "Prediction",
     "PredictorCost",
-    "compare",
     "refit_curve",
     "refit_curve_quadratic",
     "refit_limit",
+    "refit_limit_quadratic",
     "refit_weights",
     "taylor_curve",
     "taylor_curve_quadratic",
@@ -130,6 +129,8 @@ class Curve:
         cg_iterations: For ``"refit"``, CG iterations at each point (empty otherwise).
         solutions: For ``"refit"`` with ``return_solutions``, the changes $\Delta + \delta$ of
             the parameters, one column per point, shape ``(D, len(sparsity))``.
+        cg_converged: For ``"refit"``, whether CG stopped on its own at each point (not at
+            ``maxiter``).
     """
 
     sparsity: np.ndarray
@@ -141,6 +142,7 @@ class Curve:
     cost: PredictorCost = field(default_factory=PredictorCost)
     cg_iterations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     solutions: Tensor | None = None
+    cg_converged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def second_order(self) -> np.ndarray:
@@ -327,6 +329,7 @@ def refit_curve_quadratic(
     maxiter: int = 1000,
     chunk_size: int = 64,
     return_solutions: bool = False,
+    radius: Sequence[float] | np.ndarray | None = None,
 ) -> Curve:
     r"""Least quadratic-model increase with the kept coordinates re-fitted, by block CG.
 
@@ -350,9 +353,15 @@ def refit_curve_quadratic(
         maxiter: Most CG iterations per grid point.
         chunk_size: Grid points solved together (columns of one block product).
         return_solutions: Keep the minimisers $\Delta + \delta$ in ``solutions``.
+        radius: Per grid point, a trust region $\lVert\delta\rVert \le r$ on the refit
+            (Steihaug's truncated CG: a step leaving the ball, or a direction of non-positive
+            curvature, ends on its boundary). With a radius ``C`` may be indefinite (the
+            Hessian). ``None``: no bound, ``C`` must be positive semi-definite.
 
     Returns:
-        The refit curve; ``cg_iterations`` gives the iterations spent at each point.
+        The refit curve; ``cg_iterations`` gives the iterations spent at each point and
+        ``cg_converged`` whether CG stopped on its own (residual, boundary or a flat direction)
+        rather than at ``maxiter``.
 
     Raises:
         ValueError: On a bad grid, a gradient of the wrong size, or ``rtol``/``maxiter`` out of
@@ -368,7 +377,12 @@ def refit_curve_quadratic(
     _check_vector("gradient", gradient, dim)
     order = prune.magnitude_order(weights)
     counts = np.array([prune.num_removed(s, n) for s in grid])
+    if radius is not None:
+        radius = np.broadcast_to(np.asarray(radius, dtype=float), grid.shape)
+        if not np.all(np.isfinite(radius)) or np.any(radius < 0):
+            raise ValueError("radius (trust region of the refit) must be finite and >= 0")
     values, first, iters = np.zeros(len(grid)), np.zeros(len(grid)), np.zeros(len(grid), int)
+    converged = np.zeros(len(grid), dtype=bool)
     solutions = [] if return_solutions else None
     cost = PredictorCost()
     for lo in range(0, len(grid), chunk_size):
@@ -379,21 +393,41 @@ def refit_curve_quadratic(
             idx = positions[order[:count]]
             x0[idx, c] = -weights[order[:count]]
             free[idx, c] = False
-        values[sl], first[sl], iters[sl], spent, delta = _block_cg(
-            matmat, gradient, x0, free, rtol, maxiter
+        r_cols = None if radius is None else torch.as_tensor(np.array(radius[sl])).to(x0)
+        values[sl], first[sl], iters[sl], spent, delta, converged[sl] = _block_cg(
+            matmat, gradient, x0, free, rtol, maxiter, r_cols
         )
         cost = cost + spent
         if solutions is not None:
             solutions.append(x0 + delta)
     cost.seconds = time.perf_counter() - start
     out = torch.cat(solutions, dim=1) if solutions is not None else None
-    return Curve(grid, counts, values, first, "refit", "custom", cost, iters, out)
+    return Curve(grid, counts, values, first, "refit", "custom", cost, iters, out, converged)
+
+
+def _boundary_step(delta: Tensor, d: Tensor, radius: Tensor) -> Tensor:
+    # tau >= 0 with ||delta + tau d|| = radius, column by column (Steihaug's boundary step)
+    dd = (d * d).sum(0)
+    dd_safe = torch.where(dd > 0, dd, torch.ones_like(dd))
+    xd = (delta * d).sum(0)
+    gap = (radius**2 - (delta * delta).sum(0)).clamp_min(0)
+    return torch.where(dd > 0, (-xd + torch.sqrt(xd * xd + dd * gap)) / dd_safe, 0.0)
 
 
 def _block_cg(
-    matmat: Matmat, g: Tensor, x0: Tensor, free: Tensor, rtol: float, maxiter: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, PredictorCost, Tensor]:
+    matmat: Matmat,
+    g: Tensor,
+    x0: Tensor,
+    free: Tensor,
+    rtol: float,
+    maxiter: int,
+    radius: Tensor | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, PredictorCost, Tensor, np.ndarray]:
     # Independent CGs on the masked systems, advanced in lockstep (one block product a step).
+    # With ``radius`` each column is Steihaug's truncated CG for the trust-region problem
+    # ||delta|| <= radius: a step that would leave the ball, or a direction of non-positive
+    # curvature, goes to the boundary and stops that column. The residual r = b - C delta is
+    # kept exact through every step, so the model value q0 - delta^T (b + r) / 2 holds throughout.
     p = x0.shape[1]
     Cx0 = matmat(x0)
     cost = PredictorCost(hvps=p, data_passes=1)
@@ -405,6 +439,7 @@ def _block_cg(
     target = rtol**2 * rr
     iters = torch.zeros(p, dtype=torch.long)
     active = rr > target
+    converged = ~active.cpu()
     for _ in range(maxiter):
         cols = torch.nonzero(active).flatten()
         if cols.numel() == 0:
@@ -415,15 +450,24 @@ def _block_cg(
         dCd = (d[:, cols] * Cd).sum(0)
         ok = dCd > 0
         alpha = torch.where(ok, rr[cols] / torch.where(ok, dCd, 1.0), 0.0)
+        stop = ~ok
+        if radius is not None:
+            to_edge = _boundary_step(delta[:, cols], d[:, cols], radius[cols])
+            step = delta[:, cols] + alpha * d[:, cols]
+            outside = (step * step).sum(0) > radius[cols] ** 2
+            stop = stop | outside
+            alpha = torch.where(stop, to_edge, alpha)
         delta[:, cols] += alpha * d[:, cols]
         r[:, cols] -= alpha * Cd
         rr_new = (r[:, cols] * r[:, cols]).sum(0)
         d[:, cols] = r[:, cols] + (rr_new / torch.where(rr[cols] > 0, rr[cols], 1.0)) * d[:, cols]
         rr[cols] = rr_new
         iters[cols] += 1
-        active[cols] = ok & (rr_new > target[cols])
+        done = stop | (rr_new <= target[cols])
+        converged[cols.cpu()] |= done.cpu()
+        active[cols] = ~done
     values = q0 - 0.5 * (delta * (b + r)).sum(0).double()
-    return values.cpu().numpy(), first.cpu().numpy(), iters.numpy(), cost, delta
+    return values.cpu().numpy(), first.cpu().numpy(), iters.numpy(), cost, delta, converged.numpy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,11 +798,7 @@ def refit_limit(
     Raises:
         ValueError: On a bad grid, ``eps``, ``num_coarse < 2`` or ``points_per_round < 1``.
     """
-    grid, eps = _check_grid(sparsities), _check_eps(eps)
-    if num_coarse < 2 or points_per_round < 1:
-        raise ValueError(
-            f"need num_coarse >= 2 and points_per_round >= 1, got {num_coarse}, {points_per_round}"
-        )
+    _check_grid(sparsities)
     start = time.perf_counter()
     setup = _setup(
         model,
@@ -771,8 +811,69 @@ def refit_limit(
         dtype=dtype,
         damping=damping,
     )
-    seen: dict[int, tuple[float, float, int]] = {}
-    cost = setup.cost
+    found = refit_limit_quadratic(
+        setup.weights,
+        sparsities,
+        setup.gradient,
+        setup.matmat,
+        eps,
+        positions=setup.positions,
+        num_coarse=num_coarse,
+        points_per_round=points_per_round,
+        rtol=rtol,
+        maxiter=maxiter,
+    )
+    found.curve.curvature = setup.curvature
+    found.cost = found.curve.cost = found.cost + setup.cost
+    found.cost.seconds = time.perf_counter() - start
+    return found
+
+
+def refit_limit_quadratic(
+    weights: Tensor,
+    sparsities: Sequence[float] | np.ndarray,
+    gradient: Tensor,
+    matmat: Matmat,
+    eps: float,
+    *,
+    positions: Tensor | None = None,
+    radius: Callable[[np.ndarray], np.ndarray] | None = None,
+    num_coarse: int = 9,
+    points_per_round: int = 3,
+    rtol: float = 1e-4,
+    maxiter: int = 500,
+) -> Prediction:
+    r"""The bisection of :func:`refit_limit` on a given quadratic model (the model-free core).
+
+    Args:
+        weights: The ``n`` prunable weights $w^*$ (flat).
+        sparsities: Strictly increasing fractions removed, in [0, 1].
+        gradient: $g$, flat, of the curvature's dimension ``D``.
+        matmat: ``(D, p) -> (D, p)`` curvature product.
+        eps: Allowed loss increase $\epsilon > 0$.
+        positions: Where the prunable weights sit among the ``D`` coordinates.
+        radius: Maps grid sparsities to trust-region radii of the refit
+            (:func:`refit_curve_quadratic`); ``None``: unbounded.
+        num_coarse: Grid points of the first round (at least 2).
+        points_per_round: Points per bisection round (at least 1).
+        rtol: Relative residual at which CG stops.
+        maxiter: Most CG iterations per point.
+
+    Returns:
+        The prediction (``nan`` if even the first grid point exceeds ``eps``); its curve holds
+        the points evaluated, their CG iterations and whether CG converged.
+
+    Raises:
+        ValueError: On a bad grid, ``eps``, ``num_coarse < 2`` or ``points_per_round < 1``.
+    """
+    grid, eps = _check_grid(sparsities), _check_eps(eps)
+    if num_coarse < 2 or points_per_round < 1:
+        raise ValueError(
+            f"need num_coarse >= 2 and points_per_round >= 1, got {num_coarse}, {points_per_round}"
+        )
+    start = time.perf_counter()
+    seen: dict[int, tuple[float, float, int, bool]] = {}
+    cost = PredictorCost()
 
     def evaluate(indices: np.ndarray) -> None:
         nonlocal cost
@@ -780,17 +881,23 @@ def refit_limit(
         if todo.size == 0:
             return
         c = refit_curve_quadratic(
-            setup.weights,
+            weights,
             grid[todo],
-            setup.gradient,
-            setup.matmat,
-            positions=setup.positions,
+            gradient,
+            matmat,
+            positions=positions,
             rtol=rtol,
             maxiter=maxiter,
+            radius=None if radius is None else radius(grid[todo]),
         )
         cost = cost + c.cost
         for k, i in enumerate(todo):
-            seen[int(i)] = (c.loss_increase[k], c.first_order[k], int(c.cg_iterations[k]))
+            seen[int(i)] = (
+                c.loss_increase[k],
+                c.first_order[k],
+                int(c.cg_iterations[k]),
+                bool(c.cg_converged[k]),
+            )
 
     coarse = np.unique(np.linspace(0, len(grid) - 1, num_coarse).round().astype(int))
     evaluate(coarse)
@@ -800,16 +907,17 @@ def refit_limit(
         evaluate(inner)
         lo, hi = _bracket(np.array(sorted(i for i in seen if lo <= i <= hi)), seen, eps)
     keys = np.array(sorted(seen))
-    rows = np.array([seen[int(i)] for i in keys])
+    rows = [seen[int(i)] for i in keys]
     curve = Curve(
         grid[keys],
-        np.array([prune.num_removed(s, setup.weights.numel()) for s in grid[keys]]),
-        rows[:, 0],
-        rows[:, 1],
+        np.array([prune.num_removed(s, weights.numel()) for s in grid[keys]]),
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
         "refit",
-        setup.curvature,
+        "custom",
         cost,
-        rows[:, 2].astype(int),
+        np.array([r[2] for r in rows], dtype=int),
+        cg_converged=np.array([r[3] for r in rows], dtype=bool),
     )
     curve.cost.seconds = time.perf_counter() - start
     found = float("nan") if lo is None else float(grid[lo])
@@ -897,147 +1005,3 @@ def _bracket(indices: np.ndarray, seen: dict, eps: float) -> tuple[int | None, i
     lo = int(max(ok))
     later = [int(i) for i in indices if i > lo]
     return lo, (min(later) if later else None)
-
-
-# --------------------------------------------------------------------------------------------
-# comparison of all predictors with the actual limits
-
-
-@dataclass
-class Comparison:
-    """Every predictor of the pruning limit beside the measured limits, with costs.
-
-    Attributes:
-        predicted: Predicted sparsity per predictor: ``"paper"``, ``"paper_lower"``,
-            ``"paper_upper"``, ``"taylor"`` (no refit, Hessian), ``"refit"`` (GGN).
-        actual: Measured limit per criterion: ``"accuracy"``, ``"tolerance"``, ``"loss"``.
-        costs: Cost per predictor (``"paper"`` counts the products spent on the spectrum).
-        eps: The allowed loss increase used by every predictor and the loss criterion.
-        details: The curves, the paper's full result and the sweep, for plots.
-    """
-
-    predicted: dict[str, float]
-    actual: dict[str, float]
-    costs: dict[str, PredictorCost]
-    eps: float
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def errors(self, criterion: str = "loss") -> dict[str, float]:
-        """``predicted - actual`` per predictor, against one criterion's actual limit.
-
-        Args:
-            criterion: ``"accuracy"``, ``"tolerance"`` or ``"loss"``.
-
-        Returns:
-            Signed errors in sparsity (positive: the predictor is optimistic).
-
-        Raises:
-            ValueError: If the criterion is unknown.
-        """
-        _check_choice("criterion", criterion, prune.CRITERIA)
-        return {k: v - self.actual[criterion] for k, v in self.predicted.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no curves).
-
-        Returns:
-            Predictions, actual limits, errors against each criterion, costs and ``eps``.
-        """
-        return {
-            "eps": self.eps,
-            "predicted": dict(self.predicted),
-            "actual": dict(self.actual),
-            "errors": {c: self.errors(c) for c in prune.CRITERIA},
-            "costs": {k: vars(v).copy() for k, v in self.costs.items()},
-        }
-
-
-def compare(
-    model: nn.Module,
-    loss_fn: Any,
-    train_data: Dataset,
-    test_data: Dataset,
-    sparsities: Sequence[float] | np.ndarray,
-    *,
-    eps: float | None = None,
-    paper: Any = None,
-    paper_kwargs: dict[str, Any] | None = None,
-    sweep: prune.SweepResult | None = None,
-    tolerance: float = 0.01,
-    dtype: torch.dtype | None = torch.float64,
-    taylor_kwargs: dict[str, Any] | None = None,
-    refit_kwargs: dict[str, Any] | None = None,
-) -> Comparison:
-    r"""All predictors of the pruning limit and the three actual limits, on one trained network.
-
-    * the paper's fixed point with its lower and upper bounds: ``paper``, a
-      :class:`pnlib.experiment.PruningPrediction`, or one computed here by
-      :func:`pnlib.experiment.predict_pruning_limit` (exact spectrum for small networks, SLQ
-      otherwise; options in ``paper_kwargs``);
-    * the no-refit Taylor limit (Hessian) and the refit limit (GGN), :func:`taylor_limit` and
-      :func:`refit_limit`, on ``sparsities``;
-    * the actual limits of one-shot magnitude pruning by the accuracy, tolerance and loss
-      criteria (:func:`pnlib.prune.actual_limit`) from ``sweep``, or from a new sweep on
-      ``sparsities`` (which must then start at 0).
-
-    The paper's cost counts the Hessian products of its spectrum (``D`` for an exact one) and
-    of the zero-curvature rows.
-
-    Args:
-        model: The trained network (not modified).
-        loss_fn: Batch-mean data loss, or ``None`` for cross-entropy.
-        train_data: Training set (the curvature, $\epsilon$ and the loss criterion use it).
-        test_data: Test set (the accuracy criteria).
-        sparsities: Strictly increasing grid of fractions removed, starting at 0.
-        eps: Allowed loss increase; default the standard deviation of the batch losses
-            (batches of 128), as in the paper's code.
-        paper: A precomputed prediction of the paper's method (its ``eps`` must match).
-        paper_kwargs: Options of :func:`pnlib.experiment.predict_pruning_limit`.
-        sweep: A sweep of ``model`` with ``train_loss`` and ``test_accuracy``.
-        tolerance: Accuracy drop of the tolerance criterion.
-        dtype: Dtype of the curvature computations (float64 by default).
-        taylor_kwargs: Extra arguments of :func:`taylor_limit`.
-        refit_kwargs: Extra arguments of :func:`refit_limit`.
-
-    Returns:
-        The comparison.
-
-    Raises:
-        ValueError: If ``eps <= 0``, the grid is bad, or ``paper`` used another ``eps``.
-    """
-    from pnlib import experiment, train
-
-    grid = _check_grid(sparsities)
-    if eps is None:
-        eps = float(train.batch_losses(model, train_data, loss_fn=loss_fn).std())
-    eps = _check_eps(eps)
-    costs: dict[str, PredictorCost] = {}
-    start = time.perf_counter()
-    if paper is None:
-        options = {"dtype": dtype, **(paper_kwargs or {})}
-        paper = experiment.predict_pruning_limit(model, loss_fn, train_data, eps=eps, **options)
-    elif not math.isclose(paper.eps, eps, rel_tol=1e-9):
-        raise ValueError(f"the paper's prediction used eps = {paper.eps}, not {eps}")
-    summary = paper.summary
-    hvps = summary.get("dim", 0) if paper.spectrum_source == "exact" else paper.spectrum.num_matvecs
-    costs["paper"] = PredictorCost(
-        int(hvps) + int(summary.get("zero_rows", 0)), 0, 0, time.perf_counter() - start
-    )
-    taylor = taylor_limit(
-        model, loss_fn, train_data, grid, eps, dtype=dtype, **(taylor_kwargs or {})
-    )
-    refit = refit_limit(model, loss_fn, train_data, grid, eps, dtype=dtype, **(refit_kwargs or {}))
-    costs.update(taylor=taylor.cost, refit=refit.cost)
-    if sweep is None:
-        measure = train.measure_on({"train": train_data, "test": test_data}, loss_fn=loss_fn)
-        sweep = prune.sweep(model, grid, measure)
-    actual = {c: prune.actual_limit(sweep, c, tolerance=tolerance, eps=eps) for c in prune.CRITERIA}
-    predicted = {
-        "paper": float(paper.limit.estimate),
-        "paper_lower": float(paper.limit.lower),
-        "paper_upper": float(paper.limit.upper),
-        "taylor": taylor.sparsity,
-        "refit": refit.sparsity,
-    }
-    details = {"paper": paper, "taylor": taylor, "refit": refit, "sweep": sweep}
-    return Comparison(predicted, actual, costs, eps, details)

@@ -236,25 +236,57 @@ def test_bad_inputs_raise(problem):
         predictors.refit_curve(net, loss, data, GRID, rtol=0.0)
 
 
-def test_compare_collects_every_predictor_and_limit(problem):
-    from torch.utils.data import TensorDataset
+def _quadratic(seed, n, indefinite):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(n, n, generator=g, dtype=torch.float64)
+    C = A @ A.T / n
+    if indefinite:
+        C = C - 0.5 * torch.eye(n, dtype=torch.float64)
+    w = torch.randn(n, generator=g, dtype=torch.float64)
+    grad = 0.1 * torch.randn(n, generator=g, dtype=torch.float64)
+    return C, w, grad
 
-    net, (x, y) = problem
-    net = net.float()
-    data = TensorDataset(x.float(), y)
-    grid = np.linspace(0.0, 0.95, 20)
-    result = predictors.compare(
-        net, None, data, data, grid, eps=1e-2, paper_kwargs={"zero_rows": 0}
+
+def _model(C, grad, x):
+    return float(grad @ x + 0.5 * x @ C @ x)
+
+
+@pytest.mark.parametrize("indefinite", [False, True])
+def test_trust_region_refit_stays_in_the_ball_and_beats_the_cauchy_point(indefinite):
+    C, w, grad = _quadratic(3, 30, indefinite)
+    grid = np.array([0.2, 0.5, 0.8])
+    radius = np.array([0.05, 0.3, 2.0])
+    curve = predictors.refit_curve_quadratic(
+        w, grid, grad, C.__matmul__, radius=radius, return_solutions=True, rtol=1e-10
     )
-    assert set(result.predicted) == {"paper", "paper_lower", "paper_upper", "taylor", "refit"}
-    assert set(result.actual) == set(prune.CRITERIA)
-    alone = predictors.taylor_limit(net, None, data, grid, 1e-2, dtype=torch.float64)
-    assert result.predicted["taylor"] == alone.sparsity
-    assert result.predicted["paper_lower"] <= result.predicted["paper"]
-    assert result.predicted["paper"] <= result.predicted["paper_upper"]
-    assert result.costs["paper"].hvps == prune.flat_prunable(net).numel()  # exact spectrum
-    assert result.costs["taylor"].hvps == alone.cost.hvps
-    errors = result.to_dict()["errors"]["loss"]
-    assert errors["taylor"] == pytest.approx(result.predicted["taylor"] - result.actual["loss"])
-    with pytest.raises(ValueError, match="eps"):
-        predictors.compare(net, None, data, data, grid, eps=-1.0)
+    order = prune.magnitude_order(w)
+    for k, s in enumerate(grid):
+        removed = order[: prune.num_removed(s, 30)]
+        step = torch.zeros(30, dtype=torch.float64)
+        step[removed] = -w[removed]
+        delta = curve.solutions[:, k] - step
+        assert float(delta.norm()) <= radius[k] * (1 + 1e-9)
+        assert torch.all(delta[removed] == 0)
+        assert curve.loss_increase[k] == pytest.approx(_model(C, grad, curve.solutions[:, k]))
+        # Steihaug's iterate lowers the model at least as much as the Cauchy point
+        slope = (grad + C @ step).clone()
+        slope[removed] = 0
+        d = -slope / slope.norm()
+        curv = float(d @ C @ d)
+        t_max = radius[k]
+        t = t_max if curv <= 0 else min(t_max, float(slope.norm()) / curv)
+        cauchy = _model(C, grad, step + t * d)
+        assert curve.loss_increase[k] <= cauchy + 1e-12
+        assert curve.cg_converged[k]
+
+
+def test_trust_region_with_a_large_radius_is_the_unconstrained_refit():
+    C, w, grad = _quadratic(4, 25, indefinite=False)
+    grid = np.array([0.3, 0.6])
+    free = predictors.refit_curve_quadratic(w, grid, grad, C.__matmul__, rtol=1e-12)
+    ball = predictors.refit_curve_quadratic(
+        w, grid, grad, C.__matmul__, rtol=1e-12, radius=[1e6, 1e6]
+    )
+    np.testing.assert_allclose(ball.loss_increase, free.loss_increase, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="radius"):
+        predictors.refit_curve_quadratic(w, grid, grad, C.__matmul__, radius=[-1.0, 1.0])
