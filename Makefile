@@ -14,13 +14,15 @@ PIPFILTER := { grep -v "is ignored: it is neither a file nor a directory" || tru
 
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install book test lint unit notebooks browser bench experiment exercises clean
+.PHONY: help install book test lint unit route notebooks browser bench gpu-check experiment exercises clean
 
 help:
 	@echo "make book                  execute every chapter and write the HTML book to _build/html"
 	@echo "make test                  lint, unit tests and doctests, notebook pipeline, book, browser check"
 	@echo "make experiment NAME=task  run experiments/<task>.yaml through papermill (see experiments/)"
+	@echo "  ... SMOKE=1              the same at smoke size: minutes on a CPU, recorded as run smoke"
 	@echo "make bench                 benchmarks; ratios go to benchmarks/results/"
+	@echo "make gpu-check             on one CUDA GPU: pytest -m gpu, ResNet18 benchmarks, a paper task (< 8 min)"
 	@echo "make clean                 remove _build (the venv stays)"
 
 install: $(STAMP)
@@ -40,8 +42,14 @@ lint: install
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m pnlib.runner check-sources
 
+# a plain `pytest` leaves out the slow, notebook and browser tests (pyproject addopts); the
+# targets below name their markers with -m, which replaces the default selection
 unit: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser" -n $(JOBS) -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser and not route" -n $(JOBS) -q
+
+# every model and dataset of the paper through `python -m pnlib.runner experiment <task> --smoke`
+route: install
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m route -n $(JOBS) -q tests
 
 # Stage 1 executes every TOC notebook with papermill (default = CI-sized parameters) into
 # _build/nbval; stage 2 re-executes those copies with nbval and compares the checked cells.
@@ -55,17 +63,22 @@ notebooks: install
 browser: install
 	$(PY) -m pytest -m browser -q tests
 
-test: lint unit notebooks
+test: lint unit route notebooks
 	$(PY) -m pnlib.runner seed-cache _build/nbval
 	$(MAKE) book
 	$(MAKE) browser
 
+# SMOKE=1: every size shrunk so that any task runs in minutes on a CPU (recorded as run "smoke")
 experiment: install
-	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<task>; tasks: $$(ls experiments | sed 's/\.yaml//' | tr '\n' ' ')"; exit 2; }
-	$(PY) -m pnlib.runner experiment $(NAME)
+	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<task> [SMOKE=1]; tasks: $$(ls experiments | sed 's/\.yaml//' | tr '\n' ' ')"; exit 2; }
+	$(PY) -m pnlib.runner experiment $(NAME)$(if $(filter 1 yes true,$(SMOKE)), --smoke,)
 
 bench: install
 	$(PY) -m pnlib.runner bench
+
+# GPU_CHECK_ARGS="--cpu-dry-run" checks the script on a CPU; see benchmarks/gpu_check.py
+gpu-check: install
+	$(PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 exercises: install
 	$(PY) -m pnlib.runner exercises

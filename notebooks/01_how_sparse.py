@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from myst_nb import glue
 
-from pnlib import data, models, plotting, prune, repro, train
+from pnlib import data, models, plotting, predict, prune, repro, train
 
 plotting.use_book_style()
 gen = repro.seed_everything(SEED)
@@ -108,7 +108,7 @@ for name, model in nets.items():
 # %%
 measure = train.measure_on({"train": train_set, "test": test_set})
 sweeps = {name: prune.sweep(model, grid, measure) for name, model in nets.items()}
-eps = {name: float(train.batch_losses(model, train_set).std()) for name, model in nets.items()}
+eps = {name: predict.batch_loss_eps(model, train_set)[0] for name, model in nets.items()}
 
 # %% [markdown]
 # The sweep also records the **projection distance** $R(s) = \lVert w^* - w^k \rVert_2$, the norm of the weights removed at sparsity $s$.

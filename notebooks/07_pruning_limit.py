@@ -56,7 +56,7 @@ import torch
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from pnlib import bounds, data, geometry, hessian, models, plotting, prune, repro, spectrum, train
+from pnlib import bounds, data, geometry, hessian, models, plotting, predict, prune, repro, spectrum, train
 from pnlib import quadratic as quad
 
 plotting.use_book_style()
@@ -194,7 +194,7 @@ full_batches = {"train": [train_set.tensors], "test": [test_set.tensors]}  # one
 # For $s > s^*_a$, $g_a(s) < 0$, and $g_a$ decreases with slope at most $-1$, so $g_a(s^*_a + \delta + h) < -\delta - h$ for $h > 0$; then $g_b \le g_a + \delta < 0$ there, so $s^*_b \le s^*_a + \delta$; exchange $a$ and $b$.
 # ```
 #
-# So an SLQ estimate of the spectrum ({ref}`ch-lanczos`) moves the threshold by no more than it moves the curve, and the curve's standard error over probes is the threshold's error bar.
+# So an error in the curve moves the threshold by no more than the error itself. For an SLQ estimate of the spectrum ({ref}`ch-lanczos`) the curve's error has two parts: the probe noise, which the standard error over probes measures, and the quadrature bias of a finite number of Lanczos steps, which it does not. An interval on the curve that covers both (`pnlib.spectrum.trace_interval`) therefore gives an interval on the threshold, `pnlib.bounds.limit_interval`.
 #
 # ```{prf:corollary} Sharpness forms
 # :label: cor-pl-sharpness
@@ -414,7 +414,7 @@ weights = prune.flat_prunable(net).double().numpy()
 H_net = hessian.exact_hessian(net, loss_fn, train_set, params="prunable").numpy()
 H_net = 0.5 * (H_net + H_net.T)
 eigs = np.linalg.eigvalsh(H_net)
-eps = float(train.batch_losses(net, train_set).std())
+eps = predict.batch_loss_eps(net, train_set)[0]  # the engine's rule: ddof = 0, batches of 128
 print(f"D = {weights.size}, eps = {eps:.2e}, eigenvalues in [{eigs.min():.2e}, {eigs.max():.2e}]")
 
 # %% [markdown]
@@ -528,14 +528,19 @@ plt.show()
 # %%
 op = hessian.HessianOperator(net, loss_fn, train_set, params="prunable", dtype=torch.float64)
 slq_res = spectrum.slq(op, op.shape[0], SLQ_STEPS, num_probes=SLQ_PROBES, generator=SEED)
-pred_slq = bounds.predicted_sparsity(weights, slq_res, eps, eta=ETA)
+pred_slq = bounds.predicted_sparsity(weights, slq_res, eps, eta=ETA, interval=True)
 
 # %% tags=["nbval-check-output"]
 print(f"exact eigenvalues: {preds['|λ|'].estimate:.3f}   SLQ ({SLQ_STEPS} steps, "
-      f"{SLQ_PROBES} probes): {pred_slq.estimate:.3f} +- {pred_slq.stderr:.3f}")
+      f"{SLQ_PROBES} probes): {pred_slq.estimate:.3f} +- {pred_slq.stderr:.3f}, interval "
+      f"[{pred_slq.interval_lower:.3f}, {pred_slq.interval_upper:.3f}]")
+
+# %% tags=["remove-input"]
+assert pred_slq.interval_lower <= preds["|λ|"].estimate <= pred_slq.interval_upper
+print("checked: the interval of the SLQ prediction contains the exact-spectrum prediction")
 
 # %% [markdown]
-# The standard error over probes covers only the probe noise.
+# The standard error over probes covers only the probe noise; the interval covers the quadrature bias too, and it contains the prediction from the exact eigenvalues.
 # Here the difference from the exact answer is larger: $f_R(\lambda)$ changes on the scale $\lambda \approx 2\epsilon/R^2$, tiny next to $\lambda_{\max}$, and the few Gauss nodes of a short Lanczos run cannot resolve the large spectral mass near zero; this quadrature bias, not the probe noise, is what the authors' zero-curvature mass is meant to repair.
 
 # %%

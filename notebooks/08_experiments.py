@@ -29,7 +29,7 @@ TASK = "digits-mlp"
 RUN = "default"
 MODEL = "mlp"
 DATASET = "digits"
-MODEL_OPTIONS = {"hidden": [32, 32]}
+MODEL_OPTIONS = {}  # the model's own defaults (pnlib.models.build); the MLP: hidden [32, 32]
 SEED = 0
 EPOCHS = 100
 BATCH_SIZE = 32
@@ -47,6 +47,7 @@ DATA_ROOT = None
 TRAIN_SUBSET = None
 HESSIAN_SUBSET = None
 SWEEP_TRAIN_SUBSET = None
+TEST_SUBSET = None
 GRID_POINTS = 1000
 TOLERANCE = 0.01  # accuracy drop of the tolerance criterion (one point)
 EPS = None  # None: std of the mini-batch training losses (the authors' rule)
@@ -61,10 +62,18 @@ ZERO_TOL = 1e-7
 ZERO_MASS = "auto"
 HESSIAN_DTYPE = "float32"  # the book build's choice for speed; experiments/digits-mlp.yaml uses float64
 HESSIAN_BATCH_SIZE = None
+PREDICTORS = ["paper", "free", "taylor", "refit", "authors"]
+MEASURE_REFIT = True  # measure the refit limits (pnlib.refit)
+REFIT_MAX_ITER = 500
 EVAL_BATCH_SIZE = 1024
 DEVICE = "cpu"
-PROGRESS = False
+PROGRESS = False  # True: a line per stage and per epoch, with the time spent and left
+SMOKE = False  # True for a smoke run (make experiment with SMOKE 1): every size shrunk
 DEMO_EXAMPLES = 2000  # training examples for the one-call demonstration and the exercises
+DEMO_STEPS = 64  # Lanczos steps of the demonstration (the exercise also tries 1/4 and 1/2 of it)
+DEMO_PROBES = 4
+DEMO_ZERO_ROWS = 20
+DEMO_MAX_GB = 2.0  # the demonstration shrinks (then is skipped) above this Lanczos memory
 SAVE_RESULTS = False  # True: write results/<TASK>/<RUN>/; False: a scratch folder under _build
 RESUME = True
 SAVE_FIGS = False
@@ -76,13 +85,13 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from torch.utils.data import Subset
 
-from pnlib import bounds, experiment, paths, plotting, predict, prune, repro
+from pnlib import bounds, experiment, plotting, predict, prune, repro
 
 plotting.use_book_style()
 repro.seed_everything(SEED)
 parameters = {k: v for k, v in globals().items() if k.isupper() and not k.startswith("_")}
 config = experiment.config_from_parameters(parameters)
-results_root = None if SAVE_RESULTS else paths.cache_dir() / "book-results"
+results_root = experiment.results_root_for(SAVE_RESULTS)
 
 # %% [markdown]
 # This chapter uses `pnlib.experiment.run`, `pnlib.predict.predict_pruning_limit`, `pnlib.bounds.predicted_sparsity` and `pnlib.prune.actual_limit`.
@@ -173,6 +182,8 @@ rows = [
     f"| predicted sparsity $s^*$ | {pred['sparsity']:.3f} |",
     f"| lower / upper bound | {pred['lower']:.3f} / {pred['upper']:.3f} |",
     f"| bound gap | {pred['gap_pp']:.2f} points |",
+    f"| interval on $s^*$ covering the quadrature bias | [{pred['interval_lower']:.3f}, "
+    f"{pred['interval_upper']:.3f}] |",
 ]
 for criterion, value in actual.items():
     delta = metrics["delta_pp"][criterion]["paper"]
@@ -197,8 +208,12 @@ for criterion, value in actual.items():
 display(Markdown("\n".join(table)))
 
 # %% tags=["remove-input"]
-gap = {n: metrics["delta_pp"]["loss"][n] for n in ("paper", "taylor")}
-assert metrics["recommended"] == "taylor" and gap["taylor"] < gap["paper"], gap
+gap = {n: metrics["delta_pp"]["loss"].get(n, np.nan) for n in ("paper", "taylor")}
+if TASK == "digits-mlp" and not SMOKE:  # the chapter's own task: the claim below is checked
+    assert metrics["recommended"] == "taylor" and gap["taylor"] < gap["paper"], gap
+elif not (metrics["recommended"] == "taylor" and gap["taylor"] < gap["paper"]):
+    print(f"on {TASK} the paragraph below does not hold: recommended {metrics['recommended']}, "
+          f"distances to the loss-criterion limit {gap}")
 glue("taylor_gap", gap["taylor"], display=False)
 glue("paper_loss_gap", gap["paper"], display=False)
 print(f"checked: the Taylor estimate is {gap['taylor']:.1f} points from the loss-criterion limit, "
@@ -207,6 +222,22 @@ print(f"checked: the Taylor estimate is {gap['taylor']:.1f} points from the loss
 # %% [markdown]
 # The engine recommends the Taylor predictor, and this run shows why: it lands {glue:text}`taylor_gap:.1f` points from the loss-criterion limit, the event all these predictors are about, where the paper's fixed point lands {glue:text}`paper_loss_gap:.1f` points away. The Taylor predictor follows the step magnitude pruning actually takes, with the gradient that $\ell_1$ training leaves and the curvature along that step; the paper's fixed point replaces the step by a random direction of the same length and drops the gradient. The reproduction page, {ref}`ch-reproduction`, repeats the comparison on every curated task.
 
+
+# %% [markdown]
+# ### Which refit limit the theory speaks about
+#
+# The theory asks whether *some* weight vector with the kept support lies in the sublevel set $\{w : L(w) \le L(w^*) + \epsilon\}$, and it answers with a model of that set: the ellipsoid $\tfrac12 (w - w^*)^\top H (w - w^*) \le \epsilon$ around the trained weights. The global refit limit asks the question of the true sublevel set, with no bound on how far the re-fit may go. On data that the network separates, that set is unbounded, because scaling the last layer up drives the cross-entropy towards zero; a re-fit can then wander arbitrarily far from $w^*$, into a region that no quadratic model around $w^*$ describes. The local refit limit keeps the re-fit within a distance $R(s)$ of the pruned point, so the re-fitted network stays within $\sqrt2\,R(s)$ of $w^*$: the scale of the pruning step itself, at which the Taylor predictor's second-order model was just seen to track the real loss. That is the question the ellipsoid model can be held to, and it is the limit the trust-region refit predictor estimates. On this run the global refit limit is {glue:text}`refit_global:.3f`, the local one {glue:text}`refit_local:.3f`, the trust-region refit predictor {glue:text}`refit_estimate:.3f` and the paper's fixed point {glue:text}`paper_estimate:.3f`.
+
+# %% tags=["remove-input"]
+refits = {k: metrics["actual"].get(k, np.nan) for k in ("refit", "refit_local")}
+glue("refit_global", refits["refit"], display=False)
+glue("refit_local", refits["refit_local"], display=False)
+glue("refit_estimate", metrics["estimates"].get("refit", np.nan), display=False)
+glue("paper_estimate", metrics["estimates"]["paper"], display=False)
+if "refit" in metrics["actual"]:
+    assert refits["refit"] >= refits["refit_local"], refits
+    print(f"checked: the global refit limit {refits['refit']:.3f} is at least the local one "
+          f"{refits['refit_local']:.3f}")
 # %% tags=["nbval-check-output"]
 print(f"dense test accuracy {metrics['dense']['test_accuracy']:.4f}  eps {metrics['eps']['value']:.3e}")
 print(f"predicted {pred['sparsity']:.3f}  lower {pred['lower']:.3f}  upper {pred['upper']:.3f}")
@@ -266,7 +297,7 @@ display(Markdown("\n".join(table)))
 # Finally, $\epsilon$ itself: {numref}`fig-experiments-eps` recomputes the prediction and the loss-criterion limit for $\epsilon$ scaled by factors from 1/8 to 8.
 
 # %%
-factors = 2.0 ** np.arange(-3, 4)
+factors = 2.0 ** np.arange(-3, 4) if not SMOKE else np.array([1.0])  # smoke: one point
 scaled_pred = [bounds.predicted_sparsity(result.prediction.weights, result.prediction.spectrum,
                                          f * eps, zero_mass=result.prediction.zero_mass,
                                          negative=NEGATIVE).estimate for f in factors]
@@ -302,12 +333,13 @@ plt.show()
 # The curated runs of the embedded tasks (`make experiment NAME=digits-mlp`, `mnist1d-mlp`, `mnist1d-cnn`, stored under `results/`) give the same table for three networks; the book's target was a prediction within 2 points of the actual limit.
 
 # %%
-curated = {m["task"]: m for m in experiment.read_results()
-           if m["task"] in ("digits-mlp", "mnist1d-mlp", "mnist1d-cnn") and "path" in m}
+curated = {task: m for task, m in experiment.task_runs()[0].items()
+           if task in ("digits-mlp", "mnist1d-mlp", "mnist1d-cnn") and "path" in m}
 lines = ["| task | $s^*$ | $\\Delta$ accuracy / tolerance / loss (points) | loss rise at $s^*$ / $\\epsilon$ "
          "| $g^\\top\\Delta$ / $\\epsilon$ | alignment | negative mass |", "|---|---|---|---|---|---|---|"]
 for task, m in curated.items():
-    d, e, p = m["delta_pp"], m["eps"]["value"], m["path"]
+    d = {c: v["paper"] for c, v in m["delta_pp"].items()}
+    e, p = m["eps"]["value"], m["path"]
     lines.append(f"| {task} | {m['prediction']['sparsity']:.3f} | {d['accuracy']:.1f} / "
                  f"{d['tolerance']:.1f} / {d['loss']:.1f} | {p['loss_increase'] / e:.1f} "
                  f"| {p['linear'] / e:.1f} | {p['alignment']:.2f} | {m['spectrum']['negative_mass']:.2f} |")
@@ -331,7 +363,7 @@ for name, values in ratios.items():
 glue("num_curated", len(curated), display=False)
 glue("num_above", int(sum(m["prediction"]["sparsity"] > m["actual"]["loss"] for m in curated.values())),
      display=False)
-glue("num_within", int(sum(m["delta_pp"]["accuracy"] <= 2 for m in curated.values())), display=False)
+glue("num_within", int(sum(m["delta_pp"]["accuracy"]["paper"] <= 2 for m in curated.values())), display=False)
 
 # %% [markdown]
 # By the paper's accuracy criterion the prediction is within 2 points on {glue:text}`num_within` of the {glue:text}`num_curated` tasks, and it lies above the loss-criterion limit, the event it predicts, on {glue:text}`num_above` of them.
@@ -352,13 +384,23 @@ glue("num_within", int(sum(m["delta_pp"]["accuracy"] <= 2 for m in curated.value
 #
 # `pnlib.predict.predict_pruning_limit` is the same computation for any trained model: give it the model and its training data (a `Dataset`, a `DataLoader`, an `(X, y)` pair or a list of batches), and a loss if it is not cross-entropy.
 #
-# Here it runs stochastic Lanczos quadrature on at most `DEMO_EXAMPLES` training examples, so that the cell stays cheap for the paper's networks too.
+# Here it runs stochastic Lanczos quadrature with `DEMO_PROBES` probes of `DEMO_STEPS` steps on at most `DEMO_EXAMPLES` training examples. SLQ keeps every Lanczos vector, probes × steps × $D$ numbers; above `DEMO_MAX_GB` the cell uses one probe and fewer steps, and skips the demonstration when even two steps do not fit, so that it stays affordable for the paper's networks too.
 
 # %%
 demo = Subset(result.hessian_data, range(min(DEMO_EXAMPLES, len(result.hessian_data))))
-own = predict.predict_pruning_limit(result.model, demo, exact=False, num_steps=64, num_probes=4,
-                                    zero_rows=20, predictors=("paper", "taylor"))
-print(own)
+# the products' dtype: float64 up to the engine's exact_max_dim, the model's float32 above
+itemsize = 8 if metrics["dims"]["num_prunable"] <= predict.Settings().exact_max_dim else 4
+plan = experiment.demo_plan(metrics["dims"]["num_prunable"], len(demo), DEMO_STEPS, DEMO_PROBES,
+                            DEMO_MAX_GB, itemsize)
+print(f"demonstration on {len(demo)} examples: {plan['why']}"
+      + ("" if plan["run"] else "; skipped"))
+own = None
+if plan["run"]:
+    own = predict.predict_pruning_limit(
+        result.model, demo, exact=False, num_steps=plan["steps"], num_probes=plan["probes"],
+        zero_rows=DEMO_ZERO_ROWS, eps_batch_size=plan["eps_batch_size"],
+        grid_points=GRID_POINTS, predictors=("paper", "taylor"))
+    print(own)
 
 # %% [markdown]
 # ## Exercises
@@ -376,11 +418,14 @@ print(own)
 # SLQ is chosen with `exact=False`; `zero_mass="always"` adds the sampled zero-row fraction, `"never"` does not.
 
 # %%
-for steps in (16, 32, 64):
+step_counts = sorted({s for s in (plan["steps"] // 4, plan["steps"] // 2, plan["steps"]) if s >= 2})
+for steps in step_counts if plan["run"] else []:
     for mode in ("never", "always"):
         p = predict.predict_pruning_limit(result.model, demo, exact=False, num_steps=steps,
-                                          num_probes=4, zero_mass=mode, zero_rows=20,
-                                          predictors=("paper",))
+                                          num_probes=plan["probes"], zero_mass=mode,
+                                          zero_rows=DEMO_ZERO_ROWS,
+                                          eps_batch_size=plan["eps_batch_size"],
+                                          grid_points=GRID_POINTS, predictors=("paper",))
         print(f"{steps:3d} steps, zero mass {mode:6s}: {p.sparsity:.3f} "
               f"(exact {pred['sparsity']:.3f})")
 

@@ -32,11 +32,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import yaml
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from pnlib import data, experiment, paths, plotting
+from pnlib import data, experiment, paths, plotting, runner
 
 plotting.use_book_style()
 root = paths.project_root()
@@ -45,9 +44,12 @@ PAPER_ORDER = ["fc5-cifar10", "fc12-cifar10", "alexnet-cifar10", "vgg16-cifar10"
                "resnet50-tinyimagenet", "digits-mlp", "mnist1d-mlp", "mnist1d-cnn"]
 files = sorted((root / "experiments").glob("*.yaml"),
                key=lambda p: (PAPER_ORDER + [p.stem]).index(p.stem))
-tasks = {p.stem: yaml.safe_load(p.read_text())["parameters"] for p in files}
-runs = experiment.read_results(RESULTS_DIR)
-results = {m["task"]: m for m in runs if m["task"] in tasks}
+tasks = {p.stem: runner.task_parameters(p)[2] for p in files}
+# only runs made with their task file's own parameters count: smoke runs and runs with overridden
+# parameters are left out, and the run named as the file's RUN ("default") wins over the others
+results, left_out = experiment.task_runs(RESULTS_DIR)
+for m, why in left_out:
+    print(f"left out: {m['task']}/{m['run']} ({why})")
 # runs of no task file (the GPU checks) are shown by device and stage times, whatever their schema
 others = [m for m in experiment.read_results(RESULTS_DIR, any_schema=True)
           if m["task"] not in tasks]
@@ -60,7 +62,7 @@ others = [m for m in experiment.read_results(RESULTS_DIR, any_schema=True)
 #
 # ## The main table
 #
-# Sparsities are fractions of the prunable weights *removed*; $\Delta$ is $|s^*_{\rm predicted} - s_{\rm actual}|$ in percentage points.
+# Sparsities are fractions of the prunable weights *removed*; $\Delta$ is $|s^*_{\rm predicted} - s_{\rm actual}|$ in percentage points. The interval beside each prediction contains the fixed point for every spectrum consistent with what the Lanczos runs saw (probe noise included, at three standard errors); for an exact spectrum it is the prediction itself.
 # The paper's own numbers for these columns could not be recovered from the sources available to this book, so none are shown beside ours.
 
 # %%
@@ -79,12 +81,13 @@ def row(task, params):
     experiment.validate_metrics(m)
     p, t = m["prediction"], m["times"]
     return (f"| {task} | {params['MODEL']} | {params['DATASET']} | {p['sparsity']:.3f} "
+            f"[{p['interval_lower']:.3f}, {p['interval_upper']:.3f}] "
             f"| {m['actual'][CRITERION]:.3f} | {m['delta_pp'][CRITERION]['paper']:.1f} "
             f"| {p['gap_pp']:.2f} | {t['total'] / 60:.1f} min | {m['device']} "
             f"| {m['spectrum']['source']} |")
 
 
-header = ("| task | model | data | predicted $s^*$ | actual | $\\Delta$ (points) | bound gap "
+header = ("| task | model | data | predicted $s^*$ [interval] | actual | $\\Delta$ (points) | bound gap "
           "(points) | time | device | spectrum |\n|---|---|---|---|---|---|---|---|---|---|")
 display(Markdown(header + "\n" + "\n".join(row(t, p) for t, p in tasks.items())))
 

@@ -54,6 +54,7 @@ __all__ = [
     "density_trace_bounds",
     "flat_density",
     "flat_predicted_sparsity",
+    "limit_interval",
     "max_sparsity",
     "min_density",
     "predicted_sparsity",
@@ -361,9 +362,15 @@ class PruningLimit:
         negative: ``"abs"`` or ``"clip"``.
         zero_mass: Zero-curvature mass $z$ added to the spectrum.
         eta: Failure probability of the bounds.
-        stderr: Standard error of $s(R)$ at $R(s^*)$ from the SLQ probes (0 for exact
-            eigenvalues); the threshold moves by at most the error of the curve (the chapter's
-            stability lemma).
+        stderr: Standard error of $s(R)$ at $R(s^*)$ over the SLQ probes (0 for exact
+            eigenvalues). It measures the probe noise only, never the quadrature bias of a
+            Lanczos rule, which can be far larger where $2\epsilon/R^2$ falls inside an
+            unresolved cluster of eigenvalues; ``interval_lower`` and ``interval_upper`` cover
+            both.
+        interval_lower: Lower end of an interval that contains the fixed point for every
+            spectrum consistent with what the Lanczos runs saw, widened for probe noise
+            (:func:`limit_interval`); NaN unless asked for, the estimate for exact eigenvalues.
+        interval_upper: Its upper end.
     """
 
     estimate: float
@@ -378,6 +385,8 @@ class PruningLimit:
     zero_mass: float
     eta: float
     stderr: float
+    interval_lower: float = float("nan")
+    interval_upper: float = float("nan")
 
     @property
     def density(self) -> float:
@@ -395,6 +404,8 @@ def predicted_sparsity(
     variant: str = "paper",
     eta: float = 0.01,
     tol: float = 1e-10,
+    interval: bool = False,
+    num_se: float = 3.0,
 ) -> PruningLimit:
     r"""The predicted pruning limit $s^* = s(R(s^*))$, with lower and upper bounds and their gap.
 
@@ -417,6 +428,9 @@ def predicted_sparsity(
             re-fitted large-$D$ limit, $R^2 \to R^2 (1-s)/s$).
         eta: Failure probability of the bounds, in (0, 1) (our choice of default).
         tol: Bisection tolerance on $s$.
+        interval: Also compute the interval of :func:`limit_interval` (SLQ spectra: a few
+            seconds of quadrature bounds; exact eigenvalues: the estimate itself).
+        num_se: Probe-noise widening of that interval, in standard errors.
 
     Returns:
         A :class:`PruningLimit`.
@@ -471,6 +485,11 @@ def predicted_sparsity(
     radius = rn(estimate)
     ratio = 1.0 if variant == "paper" or estimate <= 0 else (1 - estimate) / estimate
     stderr = _removable(spec, radius, eps, negative, z, ratio=ratio)[1]
+    lo_hi = (float("nan"), float("nan"))
+    if interval:
+        lo_hi = limit_interval(
+            weights, spec, eps, negative=negative, zero_mass=z, variant=variant, num_se=num_se
+        )
     return PruningLimit(
         estimate=estimate,
         lower=lower,
@@ -484,7 +503,96 @@ def predicted_sparsity(
         zero_mass=z,
         eta=eta,
         stderr=stderr,
+        interval_lower=lo_hi[0],
+        interval_upper=lo_hi[1],
     )
+
+
+def limit_interval(
+    weights,
+    spectrum: np.ndarray | SLQResult,
+    eps: float,
+    *,
+    negative: str = "abs",
+    zero_mass: float = 0.0,
+    variant: str = "paper",
+    num_se: float = 3.0,
+    points: int = 65,
+) -> tuple[float, float]:
+    r"""An interval on the fixed point $s^*$ that covers the quadrature bias of SLQ.
+
+    :func:`pnlib.spectrum.trace_interval` bounds the curve, $s_-(R) \le s(R) \le s_+(R)$, for
+    every spectrum with the moments the Lanczos runs saw (widened by ``num_se`` probe standard
+    errors). Since $g(s) = s(R(s)) - s$ is strictly decreasing, any $s$ with $s_-(R(s)) \ge s$
+    lies below $s^*$, and any $s$ with $s_+(R(s)) < s$ lies above it. The best such points on a
+    grid of ``points`` sparsities, then on a finer grid within one step of each, give
+    $[s_{\rm lo}, s_{\rm hi}] \ni s^*$ to a resolution of ``1 / (points - 1)**2``.
+
+    Args:
+        weights: The prunable weights $w^*$.
+        spectrum: Exact eigenvalues or an SLQ result that kept its tridiagonals.
+        eps: Allowed loss increase $\epsilon > 0$.
+        negative: ``"abs"`` or ``"clip"``.
+        zero_mass: Zero-curvature mass $z$.
+        variant: ``"paper"`` or ``"free"``.
+        num_se: Probe-noise widening, in standard errors.
+        points: Sparsities per grid (at least 3).
+
+    Returns:
+        ``(s_lo, s_hi)``; for exact eigenvalues both equal the estimate.
+
+    Raises:
+        ValueError: As :func:`predicted_sparsity`, or for an SLQ result without tridiagonals.
+
+    Example:
+        >>> from pnlib.spectrum import slq
+        >>> lam = np.concatenate([np.full(150, 1e-4), np.linspace(0.5, 2.0, 50)])
+        >>> w = np.linspace(0.01, 1.0, 200)
+        >>> lo, hi = limit_interval(w, slq(np.diag(lam), 200, 12, num_probes=4), 1e-3)
+        >>> bool(lo <= predicted_sparsity(w, lam, 1e-3).estimate <= hi)
+        True
+    """
+    from pnlib.spectrum import trace_intervals
+
+    eps = _check_eps(eps)
+    if points < 3:
+        raise ValueError(f"points must be >= 3, got {points}")
+    _check_negative(negative)
+    z = _check_zero_mass(zero_mass)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    spec = _as_spectrum(spectrum)
+    if spec.alpha is None:
+        est = predicted_sparsity(
+            weights, spec, eps, negative=negative, zero_mass=z, variant=variant
+        ).estimate
+        return est, est
+    rn = RemovedNorm(weights)
+
+    def bands(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the band on the curve at many sparsities, from one shared set of Radau rules
+        def f_at(s: float) -> Callable[[np.ndarray], np.ndarray]:
+            ratio = 1.0 if variant == "paper" or not 0 < s < 1 else (1.0 - s) / s
+            r2 = rn(s) ** 2 * ratio
+            return lambda lam: 2 * eps / (2 * eps + _curvature(lam, negative) * r2)
+
+        lo, hi = trace_intervals([f_at(float(s)) for s in points], spec, num_se=num_se)
+        return z + (1 - z) * np.asarray(lo), z + (1 - z) * np.asarray(hi)
+
+    # any s with s_-(R(s)) >= s is at most s*, any s with s_+(R(s)) < s is above it: take the
+    # best of each on a coarse grid, then on a fine grid within one coarse step
+    coarse = np.linspace(0.0, 1.0, points)
+    lo, hi = bands(coarse)
+    s_lo = float(coarse[lo >= coarse].max()) if np.any(lo >= coarse) else 0.0
+    s_hi = float(coarse[hi < coarse].min()) if np.any(hi < coarse) else 1.0
+    step = 1.0 / (points - 1)
+    fine = np.linspace(s_lo, min(1.0, s_lo + step), points)
+    lo, _ = bands(fine)
+    s_lo = float(fine[lo >= fine].max()) if np.any(lo >= fine) else s_lo
+    fine = np.linspace(max(0.0, s_hi - step), s_hi, points)
+    _, hi = bands(fine)
+    s_hi = float(fine[hi < fine].min()) if np.any(hi < fine) else s_hi
+    return s_lo, s_hi
 
 
 # ---------------------------------------------------------------------------- sharpness forms

@@ -1,4 +1,4 @@
-"""Datasets: the embedded ones that always work offline, and the paper's.
+r"""Datasets: the embedded ones that always work offline, and the paper's.
 
 Two datasets ship with the installed packages and need neither files nor network, so the book
 and the tests always run:
@@ -24,6 +24,13 @@ see :func:`pnlib.paths.data_root`):
 
 When the files are missing and cannot be downloaded, :func:`load` raises
 :class:`DatasetNotFoundError` within seconds, saying which files to put where.
+
+**Augmentation is for training only.** ``load(name, train=True)`` gives the training split with
+the training augmentation; ``load(name, train=True, augment=False)`` gives the same images in
+the same order without it, which is what every measurement of a trained network (losses, the
+Hessian, $\epsilon$) must see. The augmentation draws from the ``generator`` passed to
+:func:`load` (:class:`RandomCropFlip`), never from torch's global generator, so a training run
+that saves the generator's state with its checkpoint resumes exactly.
 """
 
 from __future__ import annotations
@@ -185,6 +192,8 @@ def load(
     root: str | os.PathLike | None = None,
     train: bool = True,
     download: bool | None = None,
+    augment: bool | None = None,
+    generator: torch.Generator | None = None,
 ) -> Dataset:
     """Return the training or test split of a dataset as a torch ``Dataset``.
 
@@ -201,6 +210,9 @@ def load(
             split, whose labels are public).
         download: For CIFAR: ``None`` downloads only if the files are missing and the server
             answers (:func:`network_available`); ``False`` never downloads; ``True`` always tries.
+        augment: Apply the training augmentation (image datasets); default: ``train``. Pass
+            ``False`` for the training images as measurements must see them.
+        generator: Source of the augmentation's randomness (default torch's global generator).
 
     Returns:
         The dataset.
@@ -208,6 +220,7 @@ def load(
     Raises:
         DatasetNotFoundError: If the files of a paper dataset are missing or corrupted and cannot
             be downloaded; the message says which files to put where.
+        ValueError: If augmentation is asked for on the test split.
 
     Example:
         >>> test = load("digits", train=False)
@@ -215,14 +228,18 @@ def load(
         (360, torch.Size([360, 64]), torch.int64)
     """
     key = _check_name(name)
+    augment = train if augment is None else bool(augment)
+    if augment and not train:
+        raise ValueError("the test split is never augmented: pass augment=False or train=True")
     if key == "digits":
         return _digits(train)
     if key == "mnist1d":
         return _mnist1d(train, root)
     folder = data_root(root)
+    transform = image_transform(key, train=augment, generator=generator)
     if key in ("cifar10", "cifar100"):
-        return _cifar(key, folder, train, download)
-    return TinyImageNet(folder, train=train, transform=image_transform(key, train=train))
+        return _cifar(key, folder, train, download, transform)
+    return TinyImageNet(folder, train=train, transform=transform)
 
 
 # ---------------------------------------------------------------------------- embedded
@@ -362,16 +379,58 @@ def _torchvision():
     return torchvision
 
 
-def image_transform(name: str, *, train: bool) -> Callable:
+class RandomCropFlip:
+    """The authors' augmentation on an image tensor, drawing from its own generator.
+
+    A random ``size`` crop of the image zero-padded by ``padding`` pixels on every side (what
+    ``RandomCrop(size, padding)`` does to a PIL image before ``ToTensor``), then a horizontal
+    flip with probability 1/2. Apply it after ``ToTensor`` and before ``Normalize``, so that the
+    padding is black as in torchvision.
+
+    Args:
+        size: Side of the square crop.
+        padding: Zero padding on each side.
+        generator: Source of the crop offsets and flips; ``None``: torch's global generator.
+            Save ``generator.get_state()`` with a training checkpoint to resume exactly.
+    """
+
+    def __init__(self, size: int, padding: int, generator: torch.Generator | None = None):
+        self.size, self.padding, self.generator = int(size), int(padding), generator
+
+    def __call__(self, image: Tensor) -> Tensor:
+        """Crop and maybe flip one image.
+
+        Args:
+            image: ``(C, H, W)``, before normalisation.
+
+        Returns:
+            The augmented image, ``(C, size, size)``.
+        """
+        pad = self.padding
+        padded = torch.nn.functional.pad(image, (pad, pad, pad, pad))
+        top, left = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=self.generator))
+        flip = bool(torch.randint(0, 2, (1,), generator=self.generator))
+        out = padded[..., top : top + self.size, left : left + self.size]
+        return out.flip(-1) if flip else out
+
+    def __repr__(self) -> str:
+        return f"RandomCropFlip(size={self.size}, padding={self.padding})"
+
+
+def image_transform(
+    name: str, *, train: bool, generator: torch.Generator | None = None
+) -> Callable:
     """Return the transform of an image dataset: augmentation (training only), then normalisation.
 
     Training: random crop of the image zero-padded by 4 pixels back to its size, random
-    horizontal flip (the authors' CIFAR augmentation, used for TinyImageNet too), then
-    ``ToTensor`` and ``Normalize`` with :data:`NORMALISATION`. Test: ``ToTensor`` and ``Normalize``.
+    horizontal flip (the authors' CIFAR augmentation, used for TinyImageNet too; see
+    :class:`RandomCropFlip`), then ``Normalize`` with :data:`NORMALISATION`. Without
+    augmentation: ``ToTensor`` and ``Normalize``.
 
     Args:
         name: ``"cifar10"``, ``"cifar100"`` or ``"tinyimagenet"``.
         train: Whether to include the augmentation.
+        generator: Source of the augmentation's randomness (default torch's global generator).
 
     Returns:
         A callable from a PIL image to a float32 tensor ``(3, H, W)``.
@@ -387,14 +446,16 @@ def image_transform(name: str, *, train: bool) -> Callable:
     transforms = _torchvision().transforms
     size = info(key).in_shape[-1]
     mean, std = NORMALISATION[key]
-    steps = (
-        [transforms.RandomCrop(size, padding=4), transforms.RandomHorizontalFlip()] if train else []
-    )
-    steps += [transforms.ToTensor(), transforms.Normalize(mean, std)]
+    steps = [transforms.ToTensor()]
+    if train:
+        steps.append(RandomCropFlip(size, 4, generator))
+    steps.append(transforms.Normalize(mean, std))
     return transforms.Compose(steps)
 
 
-def _cifar(key: str, root: Path, train: bool, download: bool | None) -> Dataset:
+def _cifar(
+    key: str, root: Path, train: bool, download: bool | None, transform: Callable
+) -> Dataset:
     """Load CIFAR-10/100 through torchvision, downloading only when possible.
 
     Args:
@@ -402,6 +463,7 @@ def _cifar(key: str, root: Path, train: bool, download: bool | None) -> Dataset:
         root: Folder that holds (or will hold) torchvision's extracted folder.
         train: Training split if True.
         download: See :func:`load`.
+        transform: The transform of each image (:func:`image_transform`).
 
     Returns:
         The torchvision dataset with the transform of :func:`image_transform`.
@@ -438,7 +500,7 @@ def _cifar(key: str, root: Path, train: bool, download: bool | None) -> Dataset:
         return cls(
             str(root),
             train=train,
-            transform=image_transform(key, train=train),
+            transform=transform,
             download=bool(bad),
         )
     except (OSError, RuntimeError) as error:  # URLError is an OSError
@@ -588,7 +650,8 @@ def tensors(dataset: Dataset) -> tuple[Tensor, Tensor]:
     """Return all inputs and all labels of a dataset, stacked.
 
     For a ``TensorDataset`` (the embedded datasets) these are its tensors, without a copy;
-    otherwise every item is read once (with its transform, so augmented for a training split).
+    otherwise every item is read once (with its transform, so augmented for a training split
+    loaded with augmentation).
 
     Args:
         dataset: A dataset of ``(input, label)`` pairs.

@@ -14,8 +14,17 @@ training-relevant part of the configuration (:meth:`ExperimentConfig.train_key`)
 ``<results_root>/checkpoints/``. Every later stage (sweep, $\epsilon$, spectrum, zero-curvature
 mass) stores its output under ``<results_root>/<task>/<run>/checkpoints/`` with a key of its own
 inputs, so an interrupted run started again skips what is finished. Every stage draws its
-randomness from a generator seeded by the configuration alone, so a resumed run gives exactly the
-metrics of an uninterrupted one (only the recorded times differ).
+randomness from a generator seeded by the configuration alone (the training augmentation from one
+saved with the training checkpoint), and every measurement sees the training images without
+augmentation in a fixed order, so a resumed run gives exactly the metrics of an uninterrupted one
+(only the recorded times differ). A checkpoint that cannot be read is named in a warning, moved
+aside and recomputed; temporary files of a killed attempt are removed when the next one starts.
+
+**Parameters.** Chapter 08's UPPER_CASE parameters are checked by :func:`check_parameters`
+(:func:`parameter_rules`: type and range of each, named in the message) and mapped onto the
+config by :func:`config_from_parameters`; ``make experiment`` does this before a kernel starts.
+:data:`SMOKE_PARAMETERS` is the smoke size of ``make experiment NAME=<task> SMOKE=1``, and
+:func:`task_runs` picks the runs the reproduction page reports.
 
 **The schema of ``metrics.json``** (``schema`` = :data:`SCHEMA`); sparsities are fractions
 removed, densities fractions kept, and ``*_pp`` values are percentage points:
@@ -44,8 +53,10 @@ key                       content
                           ``zero_mass_used`` (mass put at $\lambda = 0$ in the prediction),
                           ``why`` (why the spectrum is exact or SLQ)
 ``prediction``            the paper's fixed point: ``sparsity``, ``density``, ``lower``,
-                          ``upper`` (sparsities), ``gap_pp`` (upper minus lower), ``radius``
-                          ($R(s^*)$), ``negative``
+                          ``upper`` (sparsities), ``gap_pp`` (upper minus lower),
+                          ``interval_lower`` and ``interval_upper`` (an interval on $s^*$ that
+                          covers the quadrature bias of SLQ, :func:`pnlib.bounds.limit_interval`),
+                          ``radius`` ($R(s^*)$), ``negative``
 ``estimates``             predicted sparsity per predictor of :mod:`pnlib.predict` (``paper``,
                           ``free``, ``taylor``, ``refit``, ``authors``)
 ``recommended``           the predictor :func:`pnlib.predict.predict_pruning_limit` recommends
@@ -102,7 +113,16 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
 from pnlib import bounds, data, models, predict, prune, refit, repro, train
-from pnlib.paths import read_json, results_dir, torch_save, write_json
+from pnlib.paths import (
+    cache_dir,
+    clean_stale_temporaries,
+    move_aside,
+    project_root,
+    read_json,
+    results_dir,
+    torch_save,
+    write_json,
+)
 
 SCHEMA = "pnlib.experiment/2"
 """Version tag written into every ``metrics.json``."""
@@ -162,6 +182,8 @@ class ExperimentConfig:
         hessian_subset: Examples the Hessian, $\epsilon$ and the zero rows average over
             (a seeded subset of the training data); ``None``: all, as in the paper.
         sweep_train_subset: Training examples evaluated at each sweep point; ``None``: all.
+        test_subset: Test examples evaluated at each sweep point (a seeded subset); ``None``:
+            all, as in the paper (smoke runs use a few).
         grid_points: Sparsity grid ``i / grid_points`` (the paper: 1000).
         tolerance: Accuracy drop of the tolerance criterion (a fraction; 0.01 = one point).
         eps: Allowed loss increase; ``None``: standard deviation of the batch losses.
@@ -183,7 +205,11 @@ class ExperimentConfig:
         refit_max_iter: Most L-BFGS iterations per refit point.
         eval_batch_size: Batch size of evaluation during the sweep.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
-        progress: Show progress bars.
+        progress: Report the run: a line when each stage starts and ends with the elapsed time,
+            a line per training epoch with the time left, and progress bars.
+        smoke: A smoke run (every size shrunk by :func:`smoke_parameters` so that the route can
+            be checked in minutes on a CPU); its limits mean nothing and the reproduction page
+            leaves it out.
     """
 
     task: str
@@ -197,6 +223,7 @@ class ExperimentConfig:
     train_subset: int | None = None
     hessian_subset: int | None = None
     sweep_train_subset: int | None = None
+    test_subset: int | None = None
     grid_points: int = 1000
     tolerance: float = 0.01
     eps: float | None = None
@@ -217,17 +244,21 @@ class ExperimentConfig:
     eval_batch_size: int = 1024
     device: str = "auto"
     progress: bool = False
+    smoke: bool = False
 
     def __post_init__(self) -> None:
-        """Validate names and ranges before any work.
+        """Validate names, types and ranges before any work.
 
         Raises:
-            ValueError: If a name is unknown or a value out of range (the message lists what is
-                allowed).
+            ValueError: If a name is unknown or a value out of range (the message names the
+                setting and lists what is allowed).
         """
         if isinstance(self.train, dict):
             object.__setattr__(self, "train", train.TrainConfig.from_dict(self.train))
-        object.__setattr__(self, "model_options", dict(self.model_options or {}))
+        if not isinstance(self.train, train.TrainConfig):
+            raise ValueError(
+                f"train must be a mapping of training settings, got {type(self.train).__name__}"
+            )
         for name in ("task", "run"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _NAME.match(value):
@@ -241,17 +272,54 @@ class ExperimentConfig:
             raise ValueError(
                 f"unknown dataset {self.dataset!r}; choose one of {sorted(data.DATASETS)}"
             )
+        object.__setattr__(self, "model_options", _model_options(self.model, self.model_options))
         self._check_choices()
         self._check_ranges()
+        if isinstance(self.data_root, os.PathLike):
+            object.__setattr__(self, "data_root", os.fspath(self.data_root))
+        for name in ("tolerance", "eps", "zero_tol", "data_root", "progress", "smoke"):
+            object.__setattr__(
+                self, name, train.check_setting(name, getattr(self, name), CONFIG_RULES[name])
+            )
         if isinstance(self.predictors, str):
             object.__setattr__(self, "predictors", (self.predictors,))
+        if not isinstance(self.predictors, (list, tuple)):
+            raise ValueError(
+                f"predictors must be a list of names from {predict.PREDICTORS}, "
+                f"got {self.predictors!r}"
+            )
         object.__setattr__(self, "predictors", tuple(self.predictors or ()))
         if not isinstance(self.measure_refit, bool) or not _is_int(self.refit_max_iter, 1):
             raise ValueError(
                 "measure_refit must be true or false and refit_max_iter an integer >= 1, got "
                 f"{self.measure_refit!r}, {self.refit_max_iter!r}"
             )
+        # the known size of the training split; run() checks again with the files' own size
+        known = data.info(self.dataset).num_train
+        self._check_eps_batches(min(self.hessian_subset or known, known))
         _settings(self)  # the prediction's own checks, once, before any work
+
+    def _check_eps_batches(self, examples: int | None) -> None:
+        """Refuse a Hessian subset too small for two batches of the ε rule.
+
+        Args:
+            examples: Examples the Hessian and ε average over (``None``: not known yet).
+
+        Raises:
+            ValueError: Naming ``HESSIAN_SUBSET`` and ``EPS_BATCH_SIZE`` when ``eps`` is derived
+                from fewer than two batch losses.
+        """
+        if self.eps is not None or examples is None:
+            return
+        batches = math.ceil(examples / self.eps_batch_size)
+        if batches < 2:
+            raise ValueError(
+                f"HESSIAN_SUBSET (hessian_subset) = {self.hessian_subset} leaves {examples} "
+                f"examples, {batches} batch of EPS_BATCH_SIZE (eps_batch_size) = "
+                f"{self.eps_batch_size}; eps from the spread of the batch losses needs at least "
+                "two: make HESSIAN_SUBSET larger than EPS_BATCH_SIZE, lower EPS_BATCH_SIZE, "
+                "or give EPS"
+            )
 
     def _check_choices(self) -> None:
         choices = {
@@ -261,9 +329,9 @@ class ExperimentConfig:
             "device": (self.device, DEVICES),
         }
         for name, (value, allowed) in choices.items():
-            if value not in allowed:
+            if isinstance(value, bool) or value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        if self.exact not in (True, False, "auto"):
+        if not any(self.exact is v for v in (True, False)) and self.exact != "auto":
             raise ValueError(f"exact must be true, false or 'auto', got {self.exact!r}")
 
     def _check_ranges(self) -> None:
@@ -278,20 +346,15 @@ class ExperimentConfig:
             "train_subset": self.train_subset,
             "hessian_subset": self.hessian_subset,
             "sweep_train_subset": self.sweep_train_subset,
+            "test_subset": self.test_subset,
         }
         bad = {k: v for k, v in positive.items() if v is not None and not _is_int(v, 1)}
         if bad:
             raise ValueError(f"{bad}: these must be integers >= 1 (subsets may be null)")
         if not _is_int(self.seed, 0) or not _is_int(self.zero_rows, 0):
             raise ValueError(
-                f"seed and zero_rows must be integers >= 0, got {self.seed}, {self.zero_rows}"
+                f"seed and zero_rows must be integers >= 0, got {self.seed!r}, {self.zero_rows!r}"
             )
-        if not 0.0 <= self.tolerance <= 1.0:
-            raise ValueError(f"tolerance is a fraction in [0, 1], got {self.tolerance}")
-        if self.eps is not None and not (self.eps > 0 and math.isfinite(self.eps)):
-            raise ValueError(f"eps must be a positive number or null, got {self.eps}")
-        if not self.zero_tol > 0:
-            raise ValueError(f"zero_tol must be > 0, got {self.zero_tol}")
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -372,27 +435,98 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_config(path: str | os.PathLike) -> ExperimentConfig:
-    """Read an ``experiments/*.yaml`` file into a config.
+def _model_options(model: str, options: Any) -> dict[str, Any]:
+    """The model's options, its defaults filled in (``{}`` for an MLP is ``hidden: [32, 32]``).
 
-    The file holds ``notebook:`` and ``parameters:`` (the notebook's UPPER_CASE parameters);
-    :func:`config_from_parameters` maps those onto the config.
+    Args:
+        model: The architecture.
+        options: The options given (a mapping or ``None``).
+
+    Returns:
+        The options :func:`pnlib.models.build` will use, so that a config records what runs.
+
+    Raises:
+        ValueError: If the options are not a mapping or the model does not take one of them
+            (the message names the model and what it takes).
+    """
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ValueError(f"model_options must be a mapping, got {options!r}")
+    allowed = models._OPTIONS.get(model, {})
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"model {model!r} takes no option {', '.join(map(repr, unknown))} "
+            f"(MODEL_OPTIONS / model_options); allowed: {', '.join(allowed) or 'none'}"
+        )
+    return json.loads(json.dumps({**allowed, **options}))
+
+
+_ONE_UP = {"low": 1, "nullable": True}
+CONFIG_RULES: dict[str, train.Rule] = {
+    "task": train.Rule("str"),
+    "model": train.Rule("choice", choices=models.MODELS),
+    "dataset": train.Rule("choice", choices=data.DATASETS),
+    "run": train.Rule("str"),
+    "seed": train.Rule("int", low=0),
+    "model_options": train.Rule("mapping", nullable=True),
+    "data_root": train.Rule("str", nullable=True),
+    "train_subset": train.Rule("int", **_ONE_UP),
+    "hessian_subset": train.Rule("int", **_ONE_UP),
+    "sweep_train_subset": train.Rule("int", **_ONE_UP),
+    "test_subset": train.Rule("int", **_ONE_UP),
+    "grid_points": train.Rule("int", low=2),
+    "tolerance": train.Rule("float", low=0, high=1),
+    "eps": train.Rule("float", low=0, low_open=True, nullable=True, text="a positive number"),
+    "eps_batch_size": train.Rule("int", low=1),
+    "negative": train.Rule("choice", choices=NEGATIVE),
+    "exact": train.Rule("choice", choices=(True, False, "auto")),
+    "exact_max_dim": train.Rule("int", low=1),
+    "num_steps": train.Rule("int", low=1),
+    "num_probes": train.Rule("int", low=1),
+    "zero_rows": train.Rule("int", low=0),
+    "zero_tol": train.Rule("float", low=0, low_open=True),
+    "zero_mass": train.Rule("choice", choices=ZERO_MASS),
+    "hessian_dtype": train.Rule("choice", choices=DTYPES),
+    "hessian_batch_size": train.Rule("int", **_ONE_UP),
+    "predictors": train.Rule("names", choices=predict.PREDICTORS),
+    "measure_refit": train.Rule("bool"),
+    "refit_max_iter": train.Rule("int", low=1),
+    "eval_batch_size": train.Rule("int", low=1),
+    "device": train.Rule("choice", choices=DEVICES),
+    "progress": train.Rule("bool"),
+    "smoke": train.Rule("bool"),
+}
+"""What each :class:`ExperimentConfig` field allows (``train`` has :data:`pnlib.train.TRAIN_RULES`).
+
+The notebook parameters of chapter 08 are checked against these rules, under their own
+UPPER_CASE names, before anything runs (:func:`config_from_parameters`)."""
+
+
+def load_config(path: str | os.PathLike, *, smoke: bool = False) -> ExperimentConfig:
+    """Read an ``experiments/*.yaml`` file into the config that ``make experiment`` runs.
+
+    The file holds ``notebook:`` and ``parameters:`` (the notebook's UPPER_CASE parameters) and
+    nothing else. The parameters are laid over the defaults of the notebook's ``parameters``
+    cell, exactly as papermill injects them (:func:`pnlib.runner.task_parameters`), and
+    :func:`config_from_parameters` maps the result onto the config.
 
     Args:
         path: The YAML file.
+        smoke: Apply :func:`smoke_parameters` on top (what ``SMOKE=1`` runs).
 
     Returns:
         The validated config.
 
     Raises:
-        ValueError: If the file has no ``parameters`` mapping.
+        ValueError: If the file has another top-level key, no ``parameters`` mapping, or a
+            parameter is unknown or invalid (the message names it).
     """
-    import yaml
+    from pnlib import runner
 
-    spec = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(spec, dict) or not isinstance(spec.get("parameters"), dict):
-        raise ValueError(f"{path} must hold 'notebook:' and a 'parameters:' mapping")
-    return config_from_parameters(spec["parameters"])
+    _, _, full = runner.task_parameters(path, smoke=smoke)
+    return config_from_parameters(full)
 
 
 TRAIN_PARAMETERS = {
@@ -411,17 +545,76 @@ TRAIN_PARAMETERS = {
 }
 """Notebook parameters of chapter 08 that map onto :class:`pnlib.train.TrainConfig` fields."""
 
-NOTEBOOK_ONLY = ("SAVE_RESULTS", "SAVE_FIGS", "RESUME", "DEMO_EXAMPLES")
+NOTEBOOK_RULES: dict[str, train.Rule] = {
+    "SAVE_RESULTS": train.Rule("bool"),
+    "SAVE_FIGS": train.Rule("bool"),
+    "RESUME": train.Rule("bool"),
+    "DEMO_EXAMPLES": train.Rule("int", low=0),
+    "DEMO_STEPS": train.Rule("int", low=1),
+    "DEMO_PROBES": train.Rule("int", low=1),
+    "DEMO_ZERO_ROWS": train.Rule("int", low=0),
+    "DEMO_MAX_GB": train.Rule("float", low=0, low_open=True),
+}
+"""Notebook parameters of chapter 08 that do not belong to the configuration, and their rules."""
+
+NOTEBOOK_ONLY = tuple(NOTEBOOK_RULES)
 """Notebook parameters that do not belong to the configuration."""
+
+
+def parameter_rules() -> dict[str, train.Rule]:
+    """What each notebook parameter of chapter 08 allows, by its UPPER_CASE name.
+
+    Returns:
+        ``EPOCHS`` → the rule of ``train.epochs``, ``NUM_STEPS`` → that of ``num_steps``, ...,
+        and :data:`NOTEBOOK_RULES`.
+    """
+    rules = {k.upper(): v for k, v in CONFIG_RULES.items()}
+    rules.update({upper: train.TRAIN_RULES[lower] for upper, lower in TRAIN_PARAMETERS.items()})
+    rules.update(NOTEBOOK_RULES)
+    return rules
+
+
+def check_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Check notebook parameters by their own names, all at once, before any work.
+
+    Args:
+        parameters: UPPER_CASE names and values (YAML or ``-p`` values).
+
+    Returns:
+        The values in their canonical types (``"5e-5"`` becomes ``5e-05``, lists of milestones
+        tuples).
+
+    Raises:
+        ValueError: Naming every parameter that is unknown or breaks its rule, with what it
+            allows (``EPOCHS must be an integer >= 1; got True (bool)``).
+
+    Example:
+        >>> check_parameters({"L1": "5e-5", "EPOCHS": 3})
+        {'L1': 5e-05, 'EPOCHS': 3}
+    """
+    rules = parameter_rules()
+    unknown = sorted(set(parameters) - set(rules))
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown}; allowed: {', '.join(sorted(rules))}")
+    out, problems = {}, []
+    for key, value in parameters.items():
+        try:
+            out[key] = train.check_setting(key, value, rules[key])
+        except ValueError as error:
+            problems.append(str(error))
+    if problems:
+        raise ValueError("invalid parameters: " + "; ".join(problems))
+    return out
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> ExperimentConfig:
     """Map the UPPER_CASE notebook parameters of chapter 08 onto an :class:`ExperimentConfig`.
 
-    ``EPOCHS``, ``LR`` and the other names in :data:`TRAIN_PARAMETERS` go to ``train``,
-    ``MODEL_OPTIONS`` (a mapping) to ``model_options``; every other name is the lower-case config
-    key (``TASK`` → ``task``, ``NUM_STEPS`` → ``num_steps``, ...); :data:`NOTEBOOK_ONLY` names are
-    ignored.
+    Every parameter is first checked by :func:`check_parameters` under its own name. ``EPOCHS``,
+    ``LR`` and the other names in :data:`TRAIN_PARAMETERS` go to ``train``, ``MODEL_OPTIONS`` (a
+    mapping) to ``model_options``; every other name is the lower-case config key (``TASK`` →
+    ``task``, ``NUM_STEPS`` → ``num_steps``, ...); :data:`NOTEBOOK_ONLY` names are checked and
+    then ignored.
 
     Args:
         parameters: Notebook parameters.
@@ -430,11 +623,11 @@ def config_from_parameters(parameters: dict[str, Any]) -> ExperimentConfig:
         The validated config.
 
     Raises:
-        ValueError: If a name maps onto no config key (the message lists the allowed ones).
+        ValueError: If a name maps onto no config key (the message lists the allowed ones) or a
+            value breaks its rule (the message names the parameter and what it allows).
     """
-    names = set(ExperimentConfig.field_names())
+    parameters = check_parameters(parameters)
     values: dict[str, Any] = {"train": {}, "model_options": {}}
-    unknown = []
     for key, value in parameters.items():
         if key in NOTEBOOK_ONLY:
             continue
@@ -442,16 +635,60 @@ def config_from_parameters(parameters: dict[str, Any]) -> ExperimentConfig:
             values["train"][TRAIN_PARAMETERS[key]] = value
         elif key == "MODEL_OPTIONS":
             values["model_options"].update(value or {})
-        elif key.lower() in names and key.lower() not in ("train", "model_options"):
-            values[key.lower()] = value
         else:
-            unknown.append(key)
-    if unknown:
-        allowed = sorted(
-            {n.upper() for n in names} - {"TRAIN"} | set(TRAIN_PARAMETERS) | set(NOTEBOOK_ONLY)
-        )
-        raise ValueError(f"unknown parameters {sorted(unknown)}; allowed: {', '.join(allowed)}")
+            values[key.lower()] = value
     return ExperimentConfig.from_dict(values)
+
+
+SMOKE_PARAMETERS: dict[str, Any] = {
+    "RUN": "smoke",
+    "SMOKE": True,
+    "EPOCHS": 1,
+    "TRAIN_SUBSET": 16,
+    "HESSIAN_SUBSET": 2,
+    "EPS_BATCH_SIZE": 1,
+    "HESSIAN_BATCH_SIZE": 2,
+    "SWEEP_TRAIN_SUBSET": 8,
+    "TEST_SUBSET": 8,
+    "EVAL_BATCH_SIZE": 16,
+    "GRID_POINTS": 4,
+    "NUM_STEPS": 3,
+    "NUM_PROBES": 1,
+    "PREDICTORS": ["paper", "free", "taylor", "authors"],
+    "REFIT_MAX_ITER": 2,
+    "DEMO_STEPS": 2,
+    "DEMO_PROBES": 1,
+    "DEMO_ZERO_ROWS": 0,
+}
+"""What ``SMOKE=1`` sets (:func:`smoke_parameters`): every size that costs time, shrunk.
+
+One epoch on 16 training images; the Hessian, ε (two batches of one image) and the zero rows on
+2 images; a sweep of 4 sparsities over 8 training and 8 test images; SLQ with one probe of 3
+steps; the refit measurement with 2 L-BFGS iterations per point; the demonstration cells of
+chapter 08 with one probe of 2 steps. The trust-region ``refit`` predictor is left out: its
+conjugate-gradient iterations (up to 100 products per sparsity) cannot be capped from a task
+file. The run is named ``smoke`` and marked ``smoke: true`` in its config. What remains costs
+most for the largest networks: a Hessian-vector product of a convolutional network on a CPU,
+and the fixed point over $D$ sorted weights (tens of seconds per call for AlexNet's 47 million)."""
+
+SMOKE_ZERO_ROWS = 2
+"""Hessian rows a smoke run samples for the zero-curvature mass (fewer if the task asks fewer)."""
+
+
+def smoke_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``SMOKE=1`` lays over a task's, so that any task runs in minutes on a CPU.
+
+    Args:
+        parameters: The task's parameters (with the notebook's defaults).
+
+    Returns:
+        :data:`SMOKE_PARAMETERS`, and ``ZERO_ROWS`` capped at :data:`SMOKE_ZERO_ROWS` (a task that
+        skips the zero rows keeps skipping them).
+    """
+    out = dict(SMOKE_PARAMETERS)
+    rows = parameters.get("ZERO_ROWS", 0)
+    out["ZERO_ROWS"] = min(rows if _is_int(rows, 0) else 0, SMOKE_ZERO_ROWS)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,14 +747,58 @@ def _subset(data_set: Dataset, size: int | None, seed: int) -> Dataset:
     return Subset(data_set, order[:size].tolist())
 
 
-class _Stages:
-    """Finished stages saved as ``<folder>/checkpoints/<stage>.pt`` with the key of their inputs."""
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
-    def __init__(self, folder: Path, resume: bool) -> None:
+
+class Reporter:
+    """Progress lines of a run: ``[elapsed] task/run: message``, flushed at once.
+
+    Args:
+        config: The run (its name prefixes each line).
+        write: Where a line goes (default ``print``); ``None`` keeps the run quiet.
+    """
+
+    def __init__(self, config: ExperimentConfig, write: Callable[[str], None] | None = print):
+        self.name, self.write, self.start = f"{config.task}/{config.run}", write, time.time()
+
+    def __call__(self, message: str) -> None:
+        """Report one line.
+
+        Args:
+            message: What happened.
+        """
+        if self.write is None:
+            return
+        elapsed = time.time() - self.start
+        minutes, secs = divmod(int(elapsed), 60)
+        line = f"[{minutes // 60:d}:{minutes % 60:02d}:{secs:02d}] {self.name} {message}"
+        if self.write is print:
+            print(line, flush=True)
+        else:
+            self.write(line)
+
+
+class _Stages:
+    """Finished stages saved as ``<folder>/checkpoints/<stage>.pt`` with the key of their inputs.
+
+    Each stage is reported when it starts and when it ends (or is reused); a checkpoint that
+    cannot be read is named in a warning, moved aside and computed again.
+    """
+
+    def __init__(self, folder: Path, resume: bool, report: Callable[[str], None] | None = None):
         self.folder = folder / "checkpoints"
         self.resume = resume
         self.times: dict[str, float] = {}
         self.reused: dict[str, bool] = {}
+        self.report = report or (lambda message: None)
 
     def __call__(self, name: str, key: str, compute: Callable[[], Any]) -> Any:
         import pnlib
@@ -526,16 +807,30 @@ class _Stages:
         key = _digest([SCHEMA, pnlib.__version__, key])
         path = self.folder / f"{name}.pt"
         if self.resume and path.exists():
-            state = torch.load(path, map_location="cpu", weights_only=False)
-            if state.get("key") == key:
+            state = self._load(path)
+            if state is not None and state.get("key") == key:
                 self.times[name], self.reused[name] = float(state["seconds"]), True
+                self.report(f"{name}: reused (it took {_duration(state['seconds'])})")
                 return state["value"]
+        self.report(f"{name}: started")
         start = time.perf_counter()
         value = compute()
         seconds = time.perf_counter() - start
         torch_save({"key": key, "value": value, "seconds": seconds}, path)
         self.times[name], self.reused[name] = seconds, False
+        self.report(f"{name}: done in {_duration(seconds)}")
         return value
+
+    @staticmethod
+    def _load(path: Path) -> dict | None:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+            if not isinstance(state, dict) or not {"key", "value", "seconds"} <= set(state):
+                raise ValueError("not a stage checkpoint")
+        except Exception as error:  # truncated, corrupted or unreadable: compute it again
+            move_aside(path, f"{type(error).__name__}: {error}")
+            return None
+        return state
 
 
 def train_checkpoint(config: ExperimentConfig, results_root: Path) -> Path:
@@ -552,11 +847,25 @@ def train_checkpoint(config: ExperimentConfig, results_root: Path) -> Path:
     return results_root / "checkpoints" / name
 
 
+def results_root_for(save_results: bool) -> Path:
+    """The results root chapter 08 writes to.
+
+    Args:
+        save_results: The notebook's ``SAVE_RESULTS``.
+
+    Returns:
+        :func:`pnlib.paths.results_dir` (``results/``, or ``PNLIB_RESULTS``) when saving, else a
+        scratch folder ``<cache>/book-results``.
+    """
+    return results_dir() if save_results else cache_dir() / "book-results"
+
+
 def run(
     config: ExperimentConfig | dict[str, Any],
     *,
     results_root: str | os.PathLike | None = None,
     resume: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> RunResult:
     r"""Run one experiment end to end and write its ``metrics.json`` and ``env.json``.
 
@@ -566,32 +875,62 @@ def run(
     predict, and measure the actual limit by the ``accuracy``, ``tolerance`` and ``loss``
     criteria. The schema of ``metrics.json`` is in the module docstring.
 
+    Only training sees augmented images (drawn from a generator seeded by the config and saved
+    with the training checkpoint); the sweep, $\epsilon$, every Hessian product, the zero rows,
+    the path terms and the refit measurement see the training images without augmentation, in a
+    fixed order. Everything that can be checked without data is checked before the data are
+    loaded, and the size of the $\epsilon$ batches against the data before training starts.
+    Temporary files a killed earlier attempt left behind are removed first.
+
     Args:
         config: The experiment (or a mapping for :meth:`ExperimentConfig.from_dict`).
         results_root: Root of the results (default ``<project>/results``).
         resume: Reuse the training checkpoint and finished stages; ``False`` starts over.
+        log: Where the progress lines go (:class:`Reporter`); default ``print`` when
+            ``config.progress``, else nowhere.
 
     Returns:
         The metrics, the folder, the trained model, the sweep and the prediction.
     """
     if not isinstance(config, ExperimentConfig):
         config = ExperimentConfig.from_dict(config)
+    report = Reporter(config, log if log is not None else (print if config.progress else None))
     root = Path(results_root) if results_root is not None else results_dir()
     folder = root / config.task / config.run
+    clean_stale_temporaries(root / "checkpoints", folder, folder / "checkpoints")
     checkpoint = train_checkpoint(config, root)
     if not resume:
         checkpoint.unlink(missing_ok=True)
     device = resolve_device(config.device)
-    train_set = data.load(config.dataset, root=config.data_root, train=True)
+    # measurements see the training images as they are; only training augments them
+    train_set = data.load(config.dataset, root=config.data_root, train=True, augment=False)
     test_set = data.load(config.dataset, root=config.data_root, train=False)
-    stages = _Stages(folder, resume)
-    start = time.perf_counter()
-    model, history = _train_stage(config, train_set, checkpoint, device, stages)
-    sweep = _sweep_stage(config, model, train_set, test_set, stages)
+    test_set = _subset(test_set, config.test_subset, config.seed + 5)
     hess_set = _subset(train_set, config.hessian_subset, config.seed + 2)
+    config._check_eps_batches(len(hess_set))
+    model = _build_model(config, device)
+    config, notes = _what_runs(config, model)
+    for note in notes:
+        report(f"note: {note}")
+    augment = torch.Generator().manual_seed(config.seed + 6)
+    fit_set = data.load(
+        config.dataset, root=config.data_root, train=True, augment=True, generator=augment
+    )
+    dims = sum(p.numel() for p in models.prunable_parameters(model).values())
+    report(
+        f"{config.model} on {config.dataset} ({len(train_set)} training, {len(test_set)} test, "
+        f"{len(hess_set)} Hessian examples), D = {dims:,}, on {repro.device_name(device)}"
+        + (" [smoke run: every size shrunk, the limits mean nothing]" if config.smoke else "")
+    )
+    stages = _Stages(folder, resume, report)
+    start = time.perf_counter()
+    model, history = _train_stage(config, model, fit_set, checkpoint, augment, stages, report)
+    sweep = _sweep_stage(config, model, train_set, test_set, stages)
     prediction = _predict_stages(config, model, hess_set, stages)
+    report(f"predict: done ({_duration(stages.times.get('predict', 0.0))} outside the stages)")
     refits = _refit_stages(config, model, train_set, sweep, prediction.eps, stages)
     metrics = _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess_set)
+    metrics["notes"] = [*metrics["notes"], *notes]
     metrics["path"] = _path(prediction, sweep)
     metrics["actual"].update({k: v["limit"] for k, v in refits.items()})
     metrics["refit"] = refits
@@ -606,7 +945,32 @@ def run(
     env["train_key"] = config.train_key()
     write_json(folder / "env.json", env)
     write_json(folder / "metrics.json", metrics)
+    report(f"done in {_duration(metrics['times']['wall'])}: {folder / 'metrics.json'}")
     return RunResult(metrics, folder, model, sweep, prediction, history, hess_set)
+
+
+def _what_runs(config: ExperimentConfig, model: nn.Module) -> tuple[ExperimentConfig, list[str]]:
+    """The config as it will run on this model, and what was changed to make it so.
+
+    SLQ cannot run more Lanczos steps than the dimension ``D`` of the block: a larger
+    ``num_steps`` is lowered to ``D``, recorded as such, and noted.
+
+    Args:
+        config: The config asked for.
+        model: The built network.
+
+    Returns:
+        The config that runs and the notes for ``metrics.json``.
+    """
+    dim = sum(p.numel() for p in models.prunable_parameters(model).values())
+    notes = []
+    if config.num_steps > dim:
+        notes.append(
+            f"num_steps {config.num_steps} was asked for but D = {dim}: SLQ runs at most D "
+            f"Lanczos steps, so num_steps = {dim} ran and is recorded"
+        )
+        config = dataclasses.replace(config, num_steps=dim)
+    return config, notes
 
 
 def _build_model(config: ExperimentConfig, device: torch.device) -> nn.Module:
@@ -622,22 +986,55 @@ def _build_model(config: ExperimentConfig, device: torch.device) -> nn.Module:
     return model.to(device)
 
 
-def _train_stage(config, train_set, checkpoint, device, stages):
-    model = _build_model(config, device)
-    fit_set = _subset(train_set, config.train_subset, config.seed + 1)
+def _train_stage(config, model, fit_set, checkpoint, augment, stages, report):
+    fit_set = _subset(fit_set, config.train_subset, config.seed + 1)
+    total, started = config.train.epochs, time.perf_counter()
+    ran: list[float] = []
+
+    def on_epoch(stats: dict[str, float]) -> None:
+        ran.append(stats["seconds"])
+        left = (total - int(stats["epoch"])) * sum(ran) / len(ran)
+        report(
+            f"train: epoch {int(stats['epoch'])}/{total}, loss {stats['loss']:.4g}, accuracy "
+            f"{stats['accuracy']:.3f}, {_duration(stats['seconds'])} per epoch, about "
+            f"{_duration(left)} left"
+        )
+
+    report(f"train: {total} epochs on {len(fit_set)} examples (checkpoint {checkpoint.name})")
     result = train.train(
         model,
         fit_set,
         config.train,
         generator=torch.Generator().manual_seed(config.seed),
         checkpoint=checkpoint,
-        device=device,
+        device=device_of(model),
         progress=config.progress,
+        augment_generator=augment,
+        on_epoch=on_epoch,
     )
     stages.times["train"] = float(sum(h["seconds"] for h in result.history))
     stages.reused["train"] = result.resumed_from >= config.train.epochs
+    if stages.reused["train"]:
+        report(
+            f"train: reused the finished checkpoint (it took {_duration(stages.times['train'])})"
+        )
+    else:
+        resumed = f", resumed after epoch {result.resumed_from}" if result.resumed_from else ""
+        report(f"train: done in {_duration(time.perf_counter() - started)}{resumed}")
     model.eval()
     return model, result.history
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of a model's parameters.
+
+    Args:
+        model: The network.
+
+    Returns:
+        The device of its first parameter.
+    """
+    return next(model.parameters()).device
 
 
 def _sweep_stage(config, model, train_set, test_set, stages):
@@ -646,9 +1043,11 @@ def _sweep_stage(config, model, train_set, test_set, stages):
         {"train": sweep_train, "test": test_set}, batch_size=config.eval_batch_size
     )
     grid = prune.sparsity_grid(config.grid_points)
-    key = _digest(
-        [config.train_key(), config.grid_points, config.sweep_train_subset, config.eval_batch_size]
-    )
+    inputs = [config.train_key(), config.grid_points, config.sweep_train_subset]
+    inputs.append(config.eval_batch_size)
+    if config.test_subset is not None:  # (absent from older keys, which stay valid)
+        inputs.append(["test_subset", config.test_subset])
+    key = _digest(inputs)
     return stages("sweep", key, lambda: prune.sweep(model, grid, measure, progress=config.progress))
 
 
@@ -800,7 +1199,17 @@ def _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess
         "spectrum": spec,
         "prediction": {
             k: pred[k]
-            for k in ("sparsity", "density", "lower", "upper", "gap_pp", "radius", "negative")
+            for k in (
+                "sparsity",
+                "density",
+                "lower",
+                "upper",
+                "gap_pp",
+                "interval_lower",
+                "interval_upper",
+                "radius",
+                "negative",
+            )
         },
         "estimates": dict(prediction.estimates),
         "recommended": prediction.recommended,
@@ -837,6 +1246,202 @@ def read_results(
     return found
 
 
+NOT_COMPARED = ("run", "progress", "device", "data_root")
+"""Config keys that do not decide a run's numbers: a run that differs from its task file only in
+these still counts as made with the task file's own parameters."""
+
+
+def _config_defaults() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(ExperimentConfig):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    out["train"] = dataclasses.asdict(train.TrainConfig())
+    out["predictors"] = list(predict.PREDICTORS)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    # compare 1 and 1.0, (1, 2) and [1, 2] as equal, keep booleans apart
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def run_differences(metrics: dict[str, Any], task: dict[str, Any]) -> list[str]:
+    """The settings in which a run departs from its task file's own parameters.
+
+    Keys missing from an older run's config count as their defaults; the keys of
+    :data:`NOT_COMPARED` are ignored, and ``num_steps`` is compared after capping at ``D`` (what
+    SLQ can run).
+
+    Args:
+        metrics: A run's ``metrics.json``.
+        task: The task file's config (:meth:`ExperimentConfig.to_dict` of :func:`load_config`).
+
+    Returns:
+        The differing keys (``train.epochs``, ``grid_points``, ...), or ``["smoke"]`` first for a
+        smoke run; empty when the run used the task file's parameters.
+    """
+    have = {**_config_defaults(), **metrics.get("config", {})}
+    have["train"] = {**dataclasses.asdict(train.TrainConfig()), **have.get("train", {})}
+    dim = metrics.get("dims", {}).get("num_prunable")
+    out = ["smoke"] if have.get("smoke") else []
+    for key, want in task.items():
+        if key in NOT_COMPARED or key == "smoke":
+            continue
+        mine = have.get(key)
+        if key == "num_steps" and dim:
+            want, mine = min(want, dim), min(mine, dim)
+        if key == "train":
+            out += [f"train.{k}" for k, v in want.items() if _plain(mine.get(k)) != _plain(v)]
+        elif _plain(mine) != _plain(want):
+            out.append(key)
+    return out
+
+
+def task_runs(
+    results_root: str | os.PathLike | None = None, experiments: str | os.PathLike | None = None
+) -> tuple[dict[str, dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """The run of each task file that the reproduction page reports, and the runs it leaves out.
+
+    A run counts when it was made with its task file's own parameters (:func:`run_differences`
+    is empty): smoke runs and runs with overridden parameters are left out. Of the runs that
+    count, the one named as the task file's ``RUN`` (``default`` unless the file says otherwise)
+    wins; failing that, the alphabetically last.
+
+    Args:
+        results_root: Root of the results (default :func:`pnlib.paths.results_dir`).
+        experiments: Folder of the task files (default ``<project>/experiments``).
+
+    Returns:
+        ``{task: metrics}`` in task-file order, and ``(metrics, why)`` for each run of a task
+        file that was left out.
+    """
+    folder = Path(experiments) if experiments is not None else project_root() / "experiments"
+    tasks = {p.stem: load_config(p).to_dict() for p in sorted(folder.glob("*.yaml"))}
+    chosen: dict[str, dict[str, Any]] = {}
+    left_out: list[tuple[dict[str, Any], str]] = []
+    for metrics in read_results(results_root):
+        task = tasks.get(metrics["task"])
+        if task is None:
+            continue
+        differ = run_differences(metrics, task)
+        if differ:
+            why = "smoke run" if differ[0] == "smoke" else "overridden: " + ", ".join(differ)
+            left_out.append((metrics, why))
+            continue
+        current = chosen.get(metrics["task"])
+        if current is None or current["run"] != task["run"]:
+            chosen[metrics["task"]] = metrics  # sorted by run: the named run, else the last
+    return {t: chosen[t] for t in tasks if t in chosen}, left_out
+
+
+def summary(
+    metrics: dict[str, Any],
+    folder: str | os.PathLike | None = None,
+    notebook: str | os.PathLike | None = None,
+) -> str:
+    """A few lines that say what a run found and where its files are, for the terminal.
+
+    Args:
+        metrics: The run's ``metrics.json``.
+        folder: Where ``metrics.json`` is.
+        notebook: The executed notebook.
+
+    Returns:
+        The text: predictions (the recommended one marked), actual limits, ε, times, paths.
+    """
+    est, actual = metrics["estimates"], metrics["actual"]
+    pred = metrics["prediction"]
+    mark = metrics.get("recommended")
+    smoke = metrics.get("config", {}).get("smoke")
+    lines = [
+        f"== {metrics['task']}/{metrics['run']}"
+        + (" (smoke run: every size shrunk, the limits mean nothing)" if smoke else ""),
+        f"   {metrics['config']['model']} on {metrics['config']['dataset']}, "
+        f"D = {metrics['dims']['num_prunable']:,}, {metrics['device']}, "
+        f"dense test accuracy {metrics['dense']['test_accuracy']:.4f}",
+        "   predicted sparsity: "
+        + ", ".join(
+            f"{k} {v:.3f}" + (" (recommended)" if k == mark else "") for k, v in est.items()
+        )
+        + f"; paper's bounds [{pred['lower']:.3f}, {pred['upper']:.3f}]",
+        "   actual limits:      " + ", ".join(f"{k} {v:.3f}" for k, v in actual.items()),
+        f"   eps {metrics['eps']['value']:.3g} ({metrics['eps']['source']}); spectrum "
+        f"{metrics['spectrum']['source']}, {metrics['spectrum']['num_matvecs']} products",
+        "   times: "
+        + ", ".join(
+            f"{k} {_duration(v)}" + (" (reused)" if metrics.get("reused", {}).get(k) else "")
+            for k, v in metrics["times"].items()
+            if k not in ("total", "wall") and (v >= 0.05 or metrics.get("reused", {}).get(k))
+        )
+        + f"; wall {_duration(metrics['times']['wall'])}",
+    ]
+    lines += [f"   note: {n}" for n in metrics.get("notes", [])]
+    if folder is not None:
+        lines.append(f"   metrics: {Path(folder) / 'metrics.json'}")
+    if notebook is not None:
+        lines.append(f"   notebook: {notebook}")
+    return "\n".join(lines)
+
+
+def demo_plan(
+    dim: int, examples: int, steps: int, probes: int, max_gb: float, itemsize: int = 8
+) -> dict[str, Any]:
+    """How large chapter 08's demonstration may be: its Lanczos memory against a budget.
+
+    SLQ keeps every Lanczos vector of every probe, ``probes × steps × D`` numbers. When that
+    does not fit in ``max_gb``, one probe is used, and the steps are lowered until it fits; with
+    fewer than two steps, or fewer than two examples (ε needs two batches), the demonstration is
+    skipped.
+
+    Args:
+        dim: ``D``, the prunable weights.
+        examples: Examples available for the demonstration.
+        steps: Lanczos steps asked for.
+        probes: SLQ probes asked for.
+        max_gb: Memory budget in GiB.
+        itemsize: Bytes per number (8 for float64 products, 4 for float32).
+
+    Returns:
+        ``steps`` and ``probes`` to use, ``gb`` (the estimate for the steps asked for),
+        ``eps_batch_size`` (at most 128, two batches at least), ``run`` and ``why``.
+
+    Example:
+        >>> plan = demo_plan(46_778_400, 2000, 64, 4, 2.0, itemsize=4)  # AlexNet
+        >>> plan["probes"], plan["steps"], round(plan["gb"], 1)
+        (1, 11, 44.6)
+    """
+    gb = probes * steps * dim * itemsize / 2**30
+    used_probes = probes if gb <= max_gb else 1
+    fit = int(max_gb * 2**30 // max(1, used_probes * dim * itemsize))
+    use = max(0, min(steps, fit, dim))
+    plan = {
+        "steps": use,
+        "probes": used_probes,
+        "gb": gb,
+        "eps_batch_size": max(1, min(128, examples // 2)),
+        "run": True,
+        "why": f"{probes} probes x {steps} steps x D = {dim:,} need {gb:.2f} GiB",
+    }
+    if examples < 2:
+        plan.update(run=False, why=f"only {examples} example(s): eps needs two batches")
+    elif use < 2:
+        plan.update(run=False, why=plan["why"] + f", more than DEMO_MAX_GB = {max_gb:g}")
+    elif use < steps or used_probes < probes:
+        plan["why"] += f"; {used_probes} probe(s) of {use} steps fit in DEMO_MAX_GB = {max_gb:g}"
+    return plan
+
+
 METRICS_SCHEMA: dict[str, tuple[str, ...]] = {
     "schema": (),
     "task": (),
@@ -865,7 +1470,17 @@ METRICS_SCHEMA: dict[str, tuple[str, ...]] = {
         "zero_rows",
         "zero_mass_used",
     ),
-    "prediction": ("sparsity", "density", "lower", "upper", "gap_pp", "radius", "negative"),
+    "prediction": (
+        "sparsity",
+        "density",
+        "lower",
+        "upper",
+        "gap_pp",
+        "interval_lower",
+        "interval_upper",
+        "radius",
+        "negative",
+    ),
     "estimates": ("paper",),
     "recommended": (),
     "costs": ("paper",),
@@ -929,6 +1544,9 @@ def validate_metrics(metrics: dict[str, Any]) -> None:
             for v in [pred["sparsity"], pred["lower"], pred["upper"], *actual.values()]
         ),
         "density = 1 - sparsity": abs(pred["density"] + pred["sparsity"] - 1.0) < 1e-12,
+        "interval_lower <= prediction <= interval_upper": pred["interval_lower"] - 1e-12
+        <= pred["sparsity"]
+        <= pred["interval_upper"] + 1e-12,
         "lower <= prediction <= upper": pred["lower"] - 1e-12
         <= pred["sparsity"]
         <= pred["upper"] + 1e-12,

@@ -10,6 +10,7 @@ the order from here.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from pnlib import models
+
+_SQ_NORMS: dict[str, np.ndarray] = {}
 
 __all__ = ["check_sparsity", "flat_prunable", "magnitude_order", "num_removed", "removed_sq_norms"]
 
@@ -84,9 +87,17 @@ def removed_sq_norms(weights: Tensor | np.ndarray) -> np.ndarray:
     Returns:
         A float64 array of length ``n + 1`` starting at 0.
     """
-    w = torch.as_tensor(weights).detach().double().cpu().reshape(-1)
-    ordered = w[magnitude_order(w)].numpy()
-    return np.concatenate([[0.0], np.cumsum(ordered**2)])
+    w = np.ascontiguousarray(torch.as_tensor(weights).detach().double().cpu().reshape(-1).numpy())
+    # one sort per weight vector: every fixed point, bound and grid search asks again, and a
+    # sort of a paper network's 10^7 weights takes seconds; keyed by content, not identity
+    key = hashlib.blake2b(memoryview(w), digest_size=16).hexdigest()
+    if key not in _SQ_NORMS:
+        ordered = w[magnitude_order(torch.from_numpy(w)).numpy()]
+        _SQ_NORMS[key] = np.concatenate([[0.0], np.cumsum(ordered**2)])
+        _SQ_NORMS[key].setflags(write=False)  # shared between callers
+        while len(_SQ_NORMS) > 4:
+            _SQ_NORMS.pop(next(iter(_SQ_NORMS)))
+    return _SQ_NORMS[key]
 
 
 def flat_prunable(model: nn.Module) -> Tensor:

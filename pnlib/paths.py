@@ -7,7 +7,11 @@ bare relative path: everything is resolved from :func:`project_root`.
 Writes that must survive an interruption go through :func:`atomic_write_bytes` and friends: the
 content is written to a temporary file in the same folder and moved into place with
 :func:`os.replace`, which is atomic on POSIX and Windows, so a reader sees the old file or the
-new one, never half of one.
+new one, never half of one. The temporary file's name holds the writer's process id, so that
+:func:`clean_stale_temporaries` can remove what a killed writer left behind without touching the
+temporaries of a writer that is still running; the final file gets the permissions of a normal
+``open()`` (``0666`` less the umask, so ``0644`` under the usual umask ``022``), readable by the
+group on a shared machine.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +65,16 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def results_dir() -> Path:
-    """Return ``<root>/results``, where runs write ``<task>/<run>/metrics.json``.
+    """Return the folder where runs write ``<task>/<run>/metrics.json``.
+
+    ``PNLIB_RESULTS`` overrides the default ``<root>/results`` (the curated results).
 
     Returns:
         The results folder (it may not exist yet).
     """
+    override = os.environ.get("PNLIB_RESULTS")
+    if override:
+        return Path(override).expanduser().resolve()
     return project_root() / "results"
 
 
@@ -111,8 +123,52 @@ def figures_dir(notebook: str) -> Path:
     return folder
 
 
+TEMP_SUFFIX = ".tmp"
+"""Suffix of the temporary files of :func:`atomic_write_bytes`."""
+
+_TEMP = re.compile(r"\.pnlib-(\d+)-[^/]*\.(tmp|partial\.ipynb)$")
+
+
+def temporary_prefix(path: str | os.PathLike) -> str:
+    """Prefix of the temporary files written for ``path`` by this process.
+
+    Args:
+        path: The destination file.
+
+    Returns:
+        ``.<name>.pnlib-<pid>-`` (the process id lets :func:`clean_stale_temporaries` tell a
+        killed writer's leftovers from a running writer's files).
+    """
+    return f".{Path(path).name}.pnlib-{os.getpid()}-"
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for a moment, in every thread)
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Permissions of a newly written result file: those of ``open()``, ``0666`` less the umask.
+
+    Returns:
+        The mode (``0o644`` under the usual umask ``022``).
+    """
+    return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that the file is either complete or untouched.
+
+    The file gets the permissions of :func:`file_mode` (``tempfile.mkstemp`` alone would leave
+    it ``0600``, unreadable by the group).
 
     Args:
         path: Destination file; its folder is created if missing.
@@ -123,9 +179,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):  # POSIX; elsewhere the default is already readable
+                os.fchmod(handle.fileno(), file_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -135,6 +193,82 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine.
+
+    Args:
+        pid: Process id.
+
+    Returns:
+        True if it exists (or exists under another user).
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def clean_stale_temporaries(*folders: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Remove the temporary files that killed writers left in ``folders``.
+
+    A temporary of :func:`atomic_write_bytes` (or a partial notebook of :mod:`pnlib.runner`)
+    carries its writer's process id; it is removed only when that process is gone, so a writer
+    that is still running in the same folder keeps its file.
+
+    Args:
+        *folders: Folders to clean (missing ones are skipped).
+        recursive: Also clean their subfolders.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        for candidate in folder.rglob(".*") if recursive else folder.glob(".*"):
+            match = _TEMP.search(candidate.name)
+            if match and candidate.is_file() and not pid_alive(int(match.group(1))):
+                try:
+                    candidate.unlink()
+                    removed.append(candidate)
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+def move_aside(path: str | os.PathLike, problem: str) -> Path:
+    """Move a damaged file out of the way, with a warning that names it, so it can be rebuilt.
+
+    Args:
+        path: The damaged file.
+        problem: What is wrong with it (for the warning).
+
+    Returns:
+        Where the file went: ``<name>.corrupt-<timestamp>`` beside it.
+    """
+    path = Path(path)
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    counter = 0
+    while target.exists():
+        counter += 1
+        target = target.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{counter}")
+    os.replace(path, target)
+    warnings.warn(
+        f"{path} is unreadable ({problem}); moved it to {target.name} and computing it again",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return target
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -167,6 +301,68 @@ def read_json(path: str | os.PathLike) -> Any:
         The decoded object.
     """
     return json.loads(Path(path).read_text())
+
+
+_YAML12 = {
+    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+}
+
+
+def _yaml_loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """PyYAML's safe loader with the scalars of YAML 1.2's core schema.
+
+        PyYAML implements YAML 1.1, where ``1e-4`` (no dot) is a string, ``on``/``no`` are
+        booleans and ``1:30`` is the integer 90; here ``1e-4`` is a float, only ``true`` and
+        ``false`` are booleans, and dates stay strings.
+        """
+
+    keep = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in rules if tag in keep]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for tag, (pattern, first) in _YAML12.items():
+        Loader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+    return Loader
+
+
+def parse_yaml(text: str) -> Any:
+    r"""Parse YAML text with the scalars of YAML 1.2 (``1e-4`` is a float, ``no`` a string).
+
+    Args:
+        text: The YAML document.
+
+    Returns:
+        The decoded object.
+
+    Example:
+        >>> parse_yaml("L1: 5e-5\nEPOCHS: 10\nEXACT: no\nEPS: null\nON: true")
+        {'L1': 5e-05, 'EPOCHS': 10, 'EXACT': 'no', 'EPS': None, 'ON': True}
+    """
+    import yaml
+
+    return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Read a YAML file with :func:`parse_yaml`.
+
+    Args:
+        path: File to read.
+
+    Returns:
+        The decoded object.
+    """
+    return parse_yaml(Path(path).read_text())
 
 
 def torch_save(obj: Any, path: str | os.PathLike) -> Path:

@@ -138,12 +138,19 @@ class Settings:
         seed: Seed of the SLQ probes and the authors' shuffled batches.
         grid_points: Sparsity grid ``i / grid_points`` of the Taylor, refit and authors'
             predictors.
+        taylor_points: Points of the Taylor predictor's coarse curve, refined by bisection
+            (:func:`pnlib.predictors.taylor_limit_quadratic`).
         predictors: Which predictors to run (``paper`` is always run: the others build on it).
         max_seconds: Time bound of each of ``taylor``, ``refit`` and ``authors``; one that runs
             past it is reported as ``nan`` with a note. ``None``: no bound.
         refit_maxiter: Most CG iterations per refit point.
         refit_rtol: Relative residual at which refit CG stops.
         eta: Failure probability of the paper's bounds.
+        interval_width: With SLQ, double the Lanczos steps until the interval on the paper's
+            fixed point (:func:`pnlib.bounds.limit_interval`) is at most this wide; ``None``:
+            one run of ``num_steps``.
+        max_products: Most Hessian-vector products the spectrum may spend on that;
+            ``None``: no bound besides ``D`` steps.
     """
 
     eps: float | None = None
@@ -161,11 +168,14 @@ class Settings:
     batch_size: int | None = None
     seed: int = 0
     grid_points: int = 1000
+    taylor_points: int = 100
     predictors: tuple[str, ...] = DEFAULT_PREDICTORS
     max_seconds: float | None = None
     refit_maxiter: int = 100
     refit_rtol: float = 1e-3
     eta: float = 0.01
+    interval_width: float | None = None
+    max_products: int | None = None
 
     def __post_init__(self) -> None:
         """Validate every field.
@@ -190,6 +200,7 @@ class Settings:
         for name in ("zero_rows", "seed"):
             _positive_int(name, getattr(self, name), 0)
         _positive_int("grid_points", self.grid_points, 2)
+        _positive_int("taylor_points", self.taylor_points, 2)
         _positive_int("refit_maxiter", self.refit_maxiter)
         if self.batch_size is not None:
             _positive_int("batch_size", self.batch_size)
@@ -199,6 +210,10 @@ class Settings:
             raise ValueError(f"refit_rtol must be in (0, 1), got {self.refit_rtol!r}")
         if not (0 < self.eta < 1):
             raise ValueError(f"eta must be in (0, 1), got {self.eta!r}")
+        if self.interval_width is not None and not (0 < self.interval_width <= 1):
+            raise ValueError(f"interval_width must be in (0, 1], got {self.interval_width!r}")
+        if self.max_products is not None:
+            _positive_int("max_products", self.max_products)
         for name in ("exact_budget_s", "max_seconds"):
             value = getattr(self, name)
             if value is not None and not (value > 0):
@@ -709,6 +724,8 @@ class PruningPrediction:
             "lower": lower,
             "upper": upper,
             "gap_pp": 100.0 * (upper - lower),
+            "interval_lower": float(self.limit.interval_lower),
+            "interval_upper": float(self.limit.interval_upper),
             "radius": float(self.limit.radius),
             "negative": self.negative,
             "eps": self.eps,
@@ -726,7 +743,9 @@ class PruningPrediction:
         return (
             f"PruningPrediction(recommended={self.recommended!r} "
             f"s={self.estimates[self.recommended]:.4f}\n  estimates: {estimates}\n"
-            f"  paper bounds: [{lower:.4f}, {upper:.4f}], eps={self.eps:.4g} ({self.eps_source}), "
+            f"  paper: bounds [{lower:.4f}, {upper:.4f}], quadrature interval "
+            f"[{self.limit.interval_lower:.4f}, {self.limit.interval_upper:.4f}]\n"
+            f"  eps={self.eps:.4g} ({self.eps_source}), "
             f"spectrum: {self.spectrum_source}, D={self.spectrum.dim}, {seconds:.1f} s{notes})"
         )
 
@@ -899,11 +918,14 @@ class _Run:
         )
         return eps, "std of batch losses", n
 
-    def spectrum(self) -> tuple[spectrum.SLQResult, str, str]:
-        s = self.s
+    def spectrum(self, num_steps: int | None = None) -> tuple[spectrum.SLQResult, str, str]:
+        s = self.s if num_steps is None else dataclasses.replace(self.s, num_steps=num_steps)
 
         def compute() -> tuple:
-            exact, reason = _exact_affordable(self.curv, s, self.curv.prunable.numel())
+            if num_steps is None:
+                exact, reason = _exact_affordable(self.curv, s, self.curv.prunable.numel())
+            else:
+                exact, reason = False, f"{num_steps} steps to narrow the interval on s*"
             if exact and "authors" in s.predictors:
                 # one dense Hessian over weights and biases serves both spectra
                 self.dense_authors = self.curv.dense(self.curv.authors)
@@ -915,8 +937,10 @@ class _Run:
                 rule = estimate_spectrum(self.curv, s, self.curv.prunable, exact, s.num_probes)
             return rule, "exact" if exact else "slq", reason
 
-        key = [s.exact, s.exact_max_dim, s.num_steps, s.num_probes]
-        return self.timed("spectrum", key, compute)
+        # "beta_last": rules saved before SLQResult kept the last beta are computed again
+        key = [s.exact, s.exact_max_dim, s.num_steps, s.num_probes, "beta_last"]
+        name = "spectrum" if num_steps is None else f"spectrum_{num_steps}"
+        return self.timed(name, key, compute)
 
     def zero_mass(self) -> float:
         if self.s.zero_rows == 0:
@@ -933,22 +957,24 @@ class _Run:
         )
 
     def taylor(self, eps: float) -> float:
-        def compute() -> predictors.Curve | None:
+        def compute() -> predictors.Prediction | None:
             return self.bounded(
                 "taylor",
-                lambda: predictors.taylor_curve_quadratic(
+                lambda: predictors.taylor_limit_quadratic(
                     self.weights,
                     self.grid,
                     self.gradient(),
                     self.curv.matmat,
+                    eps,
                     positions=self.curv.prunable,
+                    num_coarse=self.s.taylor_points,
                     chunk_size=self.columns,
                 ),
             )
 
-        curve = self.timed("taylor", [self.s.grid_points], compute)
-        self.details["taylor"] = curve
-        return float("nan") if curve is None else curve.limit(eps)
+        found = self.timed("taylor", [self.s.grid_points, self.s.taylor_points, eps], compute)
+        self.details["taylor"] = None if found is None else found.curve
+        return float("nan") if found is None else found.sparsity
 
     def refit(self, eps: float) -> float:
         sq = removed_sq_norms(self.w64)
@@ -1046,6 +1072,33 @@ def _authors_estimates(
     }
 
 
+def _narrow(run: _Run, rule, limit, eps: float, used: float) -> tuple:
+    # more Lanczos steps while the interval on s* is wider than asked and the budget allows
+    s = run.s
+    spent = rule.num_matvecs
+    while (
+        s.interval_width is not None
+        and rule.alpha is not None
+        and limit.interval_upper - limit.interval_lower > s.interval_width
+    ):
+        steps = 2 * rule.alpha.shape[1]
+        cost = steps * s.num_probes
+        if steps > rule.dim or (s.max_products is not None and spent + cost > s.max_products):
+            run.notes.append(
+                f"the interval on s* is {limit.interval_upper - limit.interval_lower:.3f} wide "
+                f"at {rule.alpha.shape[1]} Lanczos steps, more than interval_width = "
+                f"{s.interval_width}; {steps} steps would exceed the budget"
+            )
+            break
+        rule = run.spectrum(steps)[0]
+        spent += rule.num_matvecs
+        limit = bounds.predicted_sparsity(
+            run.w64, rule, eps, negative=s.negative, zero_mass=used, eta=s.eta, interval=True
+        )
+    run.details["spectrum_products"] = spent
+    return rule, limit
+
+
 def _assemble(run: _Run) -> PruningPrediction:
     # every stage of the run, then the estimates, the recommendation and the notes
     s = run.s
@@ -1063,11 +1116,14 @@ def _assemble(run: _Run) -> PruningPrediction:
     )
     start = time.perf_counter()
     limit = bounds.predicted_sparsity(
-        run.w64, rule, eps, negative=s.negative, zero_mass=used, eta=s.eta
+        run.w64, rule, eps, negative=s.negative, zero_mass=used, eta=s.eta, interval=True
     )
-    spent = run.costs.get("spectrum", predictors.PredictorCost())
-    rows = run.costs.get("zero_mass", predictors.PredictorCost())
-    run.costs["paper"] = spent + rows
+    rule, limit = _narrow(run, rule, limit, eps, used)
+    spent = PredictorCost()
+    for name, cost in run.costs.items():
+        if name.startswith("spectrum") or name == "zero_mass":
+            spent = spent + cost
+    run.costs["paper"] = spent
     run.costs["paper"].seconds += time.perf_counter() - start
     estimates = {"paper": float(limit.estimate)}
     if "free" in s.predictors:

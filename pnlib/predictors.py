@@ -76,6 +76,7 @@ __all__ = [
     "taylor_curve",
     "taylor_curve_quadratic",
     "taylor_limit",
+    "taylor_limit_quadratic",
 ]
 
 PARAMS = ("prunable", "all")
@@ -316,6 +317,98 @@ def taylor_curve_quadratic(
     second = np.where(which >= 0, 0.5 * quad[np.maximum(which, 0)], 0.0)
     cost = PredictorCost(num_blocks, 0, passes, time.perf_counter() - start)
     return Curve(grid, counts, first + second, first, "taylor", "custom", cost)
+
+
+def taylor_limit_quadratic(
+    weights: Tensor,
+    sparsities: Sequence[float] | np.ndarray,
+    gradient: Tensor,
+    matmat: Matmat,
+    eps: float,
+    *,
+    positions: Tensor | None = None,
+    num_coarse: int = 100,
+    chunk_size: int = 64,
+) -> Prediction:
+    r"""The largest grid sparsity whose Taylor increase is at most ``eps``, from a coarse curve.
+
+    :func:`taylor_curve_quadratic` on ``num_coarse`` evenly spaced grid points (one product per
+    block between them) finds the last coarse point within ``eps``; the crossing after it is then
+    bisected on the full grid, one product $H\Delta(s)$ per step. This costs about
+    ``num_coarse + log2(len(sparsities) / num_coarse)`` products instead of one per grid point,
+    and it equals the full curve's :meth:`Curve.limit` whenever the curve has no second
+    crossing between two coarse points (for instance when it is non-decreasing). Grids of at
+    most ``num_coarse`` points are evaluated in full.
+
+    Args:
+        weights: The ``n`` prunable weights $w^*$ (flat).
+        sparsities: Strictly increasing fractions removed, in [0, 1], starting at 0.
+        gradient: $g$, flat, of the curvature's dimension ``D``.
+        matmat: ``(D, p) -> (D, p)`` curvature product.
+        eps: Allowed loss increase $\epsilon > 0$.
+        positions: Where the prunable weights sit among the ``D`` coordinates.
+        num_coarse: Points of the coarse curve (at least 2).
+        chunk_size: Columns per call of ``matmat``.
+
+    Returns:
+        The prediction; its curve holds every point evaluated.
+
+    Raises:
+        ValueError: On a bad grid, ``eps`` or ``num_coarse``.
+
+    Example:
+        >>> H = torch.diag(torch.linspace(1.0, 2.0, 50, dtype=torch.float64))
+        >>> w = torch.linspace(0.1, 1.0, 50, dtype=torch.float64)
+        >>> g, grid = torch.zeros(50, dtype=torch.float64), np.arange(50) / 50
+        >>> full = taylor_curve_quadratic(w, grid, g, H.__matmul__).limit(0.5)
+        >>> taylor_limit_quadratic(w, grid, g, H.__matmul__, 0.5, num_coarse=6).sparsity == full
+        True
+    """
+    start = time.perf_counter()
+    grid, eps = _check_grid(sparsities), _check_eps(eps)
+    if num_coarse < 2:
+        raise ValueError(f"num_coarse must be >= 2, got {num_coarse}")
+    if grid.size <= num_coarse:
+        curve = taylor_curve_quadratic(
+            weights, grid, gradient, matmat, positions=positions, chunk_size=chunk_size
+        )
+        return Prediction(curve.limit(eps), eps, curve.cost, curve)
+    n = weights.numel()
+    idx = np.unique(np.linspace(0, grid.size - 1, num_coarse).round().astype(int))
+    coarse = taylor_curve_quadratic(
+        weights, grid[idx], gradient, matmat, positions=positions, chunk_size=chunk_size
+    )
+    seen = {int(i): (v, f) for i, v, f in zip(idx, coarse.loss_increase, coarse.first_order)}
+    cost = coarse.cost
+    positions = torch.arange(n) if positions is None else positions.long()
+    order = prune.magnitude_order(weights)
+    ok = np.flatnonzero(coarse.loss_increase <= eps)
+    if ok.size == 0:
+        return Prediction(float("nan"), eps, cost, coarse)
+    lo = int(idx[ok.max()])
+    hi = int(idx[ok.max() + 1]) if ok.max() + 1 < idx.size else None
+    while hi is not None and hi - lo > 1:
+        mid = (lo + hi) // 2
+        step = torch.zeros(gradient.numel(), dtype=weights.dtype, device=weights.device)
+        removed = order[: prune.num_removed(float(grid[mid]), n)]
+        step[positions[removed]] = -weights[removed]
+        first = float(gradient.to(step) @ step)
+        value = first + 0.5 * float(step @ matmat(step[:, None])[:, 0])
+        cost = cost + PredictorCost(1, 0, 1, 0.0)
+        seen[mid] = (value, first)
+        lo, hi = (mid, hi) if value <= eps else (lo, mid)
+    keys = np.array(sorted(seen))
+    curve = Curve(
+        grid[keys],
+        np.array([prune.num_removed(float(s), n) for s in grid[keys]]),
+        np.array([seen[int(k)][0] for k in keys]),
+        np.array([seen[int(k)][1] for k in keys]),
+        "taylor",
+        "custom",
+        cost,
+    )
+    curve.cost.seconds = time.perf_counter() - start
+    return Prediction(float(grid[lo]), eps, curve.cost, curve)
 
 
 def refit_curve_quadratic(

@@ -10,7 +10,21 @@ Command line (``python -m pnlib.runner --help``)::
     python -m pnlib.runner execute notebooks/01_how_sparse.py -p EPOCHS 50 --out x.ipynb
     python -m pnlib.runner execute-toc --out _build/nbval --jobs 2
     python -m pnlib.runner experiment digits-mlp
+    python -m pnlib.runner experiment fc5-cifar10 --smoke
     python -m pnlib.runner book
+
+``experiment`` composes the parameters of a task file (``experiments/<task>.yaml``) over the
+notebook's defaults, checks every one of them (names, types, ranges; :mod:`pnlib.experiment`)
+before a kernel starts, streams the notebook's output to the terminal while it runs, and ends
+with a summary of the run: predictions, actual limits, times, and where ``metrics.json`` and the
+executed notebook are. ``--smoke`` (``make experiment NAME=<task> SMOKE=1``) shrinks every size
+(:data:`pnlib.experiment.SMOKE_PARAMETERS`) so that any task finishes in minutes on a CPU; it is
+recorded as the run ``smoke``. Values given with ``-p`` and in task files are read as YAML 1.2
+(:func:`pnlib.paths.parse_yaml`: ``1e-4`` is a number).
+
+A failed execution leaves the last good executed notebook in place and writes the partial one,
+with its traceback, beside it as ``<name>.failed.ipynb``; partial notebooks of killed runs are
+removed by the next run.
 
 The book build (:func:`build_book`) runs Jupyter Book with its execution cache. jupyter-cache
 keys a notebook on its code cells only, so it cannot see a change in ``pnlib``; the cache is
@@ -25,6 +39,7 @@ import argparse
 import ast
 import concurrent.futures
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -34,7 +49,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pnlib.paths import atomic_write_bytes, project_root, write_json
+from pnlib.paths import (
+    atomic_write_bytes,
+    clean_stale_temporaries,
+    parse_yaml,
+    project_root,
+    read_json,
+    read_yaml,
+    write_json,
+)
 
 KERNEL = "python3"
 DEFAULT_TIMEOUT = 1800
@@ -98,6 +121,21 @@ def toc_notebooks(root: Path | None = None) -> list[Path]:
     return found
 
 
+def _parameter_assignments(source: str | os.PathLike) -> list[tuple[str, ast.expr | None]]:
+    nb = read_source(source)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return [
+                (target.id, stmt.value)
+                for stmt in tree.body
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+                if isinstance(target, ast.Name)
+            ]
+    return []
+
+
 def parameter_names(source: str | os.PathLike) -> list[str]:
     """Names assigned in a notebook's ``parameters`` cell.
 
@@ -107,18 +145,31 @@ def parameter_names(source: str | os.PathLike) -> list[str]:
     Returns:
         The parameter names, in order.
     """
-    nb = read_source(source)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            tree = ast.parse(cell.source)
-            return [
-                target.id
-                for stmt in tree.body
-                if isinstance(stmt, (ast.Assign, ast.AnnAssign))
-                for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
-                if isinstance(target, ast.Name)
-            ]
-    return []
+    return [name for name, _ in _parameter_assignments(source)]
+
+
+def parameter_defaults(source: str | os.PathLike) -> dict[str, Any]:
+    """The values a notebook's ``parameters`` cell assigns, as papermill's defaults.
+
+    Args:
+        source: Path of the ``.py`` notebook.
+
+    Returns:
+        Parameter names and their default values.
+
+    Raises:
+        ValueError: If a default is not a Python literal (it could not be checked before the
+            kernel runs it).
+    """
+    out = {}
+    for name, value in _parameter_assignments(source):
+        try:
+            out[name] = ast.literal_eval(value) if value is not None else None
+        except ValueError as error:
+            raise ValueError(
+                f"{Path(source).name}: the default of {name} is not a literal ({error})"
+            ) from None
+    return out
 
 
 def check_parameters(source: str | os.PathLike, parameters: dict[str, Any]) -> None:
@@ -147,25 +198,29 @@ def execute(
     timeout: int = DEFAULT_TIMEOUT,
     log_output: bool = False,
     progress_bar: bool = False,
+    stream: bool = False,
 ) -> Path:
     """Execute a ``.py`` notebook with papermill and write the executed ``.ipynb`` atomically.
 
-    The kernel runs in the notebook's own folder, as in the book build.
+    The kernel runs in the notebook's own folder, as in the book build. The output file is
+    replaced only by a complete execution: a failed one goes to ``<stem>.failed.ipynb`` beside
+    it, with its traceback, and the last good output stays.
 
     Args:
         source: Path of the Jupytext ``.py`` notebook.
         output: Executed copy; default ``_build/papermill/<stem>.ipynb``.
         parameters: Values injected after the ``parameters`` cell (names must exist there).
         timeout: Seconds allowed per cell.
-        log_output: Stream the notebook's output to the log (useful for long runs).
+        log_output: Send the notebook's output to papermill's logger (at INFO).
         progress_bar: Show papermill's cell progress bar.
+        stream: Write the notebook's output to this process's stdout and stderr as it comes.
 
     Returns:
         The path of the executed notebook.
 
     Raises:
         papermill.PapermillExecutionError: If a cell raises; the partial notebook, with the
-            traceback, is still written to ``output`` for inspection.
+            traceback, is written to ``<stem>.failed.ipynb`` beside ``output`` for inspection.
     """
     import nbformat
     import papermill
@@ -176,7 +231,8 @@ def execute(
     root = project_root()
     output = Path(output) if output else root / "_build" / "papermill" / f"{source.stem}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.stem}.partial.ipynb")
+    clean_stale_temporaries(output.parent)  # partial notebooks of killed runs
+    partial = output.with_name(f".{output.name}.pnlib-{os.getpid()}-run.partial.ipynb")
     start = time.perf_counter()
     # the kernel must draw figures inline as in the book, whatever backend the caller uses
     backend = os.environ.pop("MPLBACKEND", None)
@@ -191,15 +247,34 @@ def execute(
             execution_timeout=timeout,
             log_output=log_output,
             progress_bar=progress_bar,
+            stdout_file=sys.stdout if stream else None,
+            stderr_file=sys.stderr if stream else None,
         )
+    except BaseException:
+        if partial.exists():
+            os.replace(partial, failed_path(output))
+        raise
     finally:
         if backend is not None:
             os.environ["MPLBACKEND"] = backend
-        if partial.exists():
-            os.replace(partial, output)
     nb.metadata.setdefault("pnlib", {})["execution_seconds"] = time.perf_counter() - start
     atomic_write_bytes(output, nbformat.writes(nb).encode())
+    partial.unlink(missing_ok=True)
+    failed_path(output).unlink(missing_ok=True)
     return output
+
+
+def failed_path(output: str | os.PathLike) -> Path:
+    """Where :func:`execute` puts the partial notebook of a failed execution.
+
+    Args:
+        output: The executed notebook's path.
+
+    Returns:
+        ``<stem>.failed.ipynb`` beside it.
+    """
+    output = Path(output)
+    return output.with_name(f"{output.stem}.failed.ipynb")
 
 
 def _execute_in_subprocess(source: Path, out_dir: Path, timeout: int) -> tuple[Path, float, str]:
@@ -371,9 +446,7 @@ def build_book(root: Path | None = None, *, builder: str = "html") -> None:
 
 
 def _parse_value(text: str) -> Any:
-    import yaml
-
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def _read_parameters_file(path: str | None) -> dict[str, Any]:
@@ -388,45 +461,154 @@ def _read_parameters_file(path: str | None) -> dict[str, Any]:
     Raises:
         ValueError: If the file does not hold a mapping.
     """
-    import yaml
-
     if path is None:
         return {}
-    spec = yaml.safe_load(Path(path).read_text()) or {}
+    spec = read_yaml(path) or {}
     if not isinstance(spec, dict):
         raise ValueError(f"{path} must hold a mapping of parameter names to values")
-    return dict(spec.get("parameters", spec)) if "notebook" in spec else dict(spec)
+    if "notebook" in spec:
+        return read_task(path)[1]
+    return dict(spec)
 
 
-def run_experiment(name: str, *, overrides: dict[str, Any] | None = None) -> Path:
-    """Run ``experiments/<name>.yaml`` through papermill.
+TASK_KEYS = ("notebook", "parameters")
+"""The top-level keys of a task file in ``experiments/``; any other is an error."""
 
-    The YAML file names the notebook (``notebook:``) and its ``parameters:``. The executed copy
-    goes to ``_build/papermill/<name>.ipynb``; the notebook itself writes its results under
-    ``results/``.
+
+def read_task(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """Read a task file: the notebook it runs and its parameters.
+
+    Args:
+        path: ``experiments/<task>.yaml``.
+
+    Returns:
+        The notebook's path (from the project root) and the parameters.
+
+    Raises:
+        ValueError: If the file is not a mapping, has a key other than :data:`TASK_KEYS` (a
+            misspelled ``parameters:`` is caught here), or lacks either.
+    """
+    path = Path(path)
+    spec = read_yaml(path)
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path} must hold a mapping with 'notebook:' and 'parameters:'")
+    unknown = sorted(set(spec) - set(TASK_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{path.name}: unknown top-level key(s) {unknown}; a task file holds only "
+            f"{' and '.join(repr(k + ':') for k in TASK_KEYS)}"
+        )
+    if not isinstance(spec.get("notebook"), str):
+        raise ValueError(f"{path.name} must have a 'notebook:' entry")
+    if not isinstance(spec.get("parameters"), dict):
+        raise ValueError(f"{path.name} must have a 'parameters:' mapping")
+    return project_root() / spec["notebook"], dict(spec["parameters"])
+
+
+def task_parameters(
+    task: str | os.PathLike,
+    *,
+    smoke: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The parameters a task runs with, composed as ``make experiment`` composes them.
+
+    The notebook's defaults, then the task file's parameters, then
+    :func:`pnlib.experiment.smoke_parameters` if ``smoke``, then ``overrides``.
+
+    Args:
+        task: A task name (``experiments/<task>.yaml``) or the path of a task file.
+        smoke: Shrink every size for a smoke run.
+        overrides: Parameters given on the command line.
+
+    Returns:
+        The notebook, the parameters papermill injects (all but the defaults) and the full set
+        the notebook runs with.
+
+    Raises:
+        ValueError: If the task does not exist, its file is malformed, or a parameter is not one
+            of the notebook's.
+    """
+    path = Path(task)
+    if path.suffix != ".yaml":
+        folder = project_root() / "experiments"
+        names = sorted(p.stem for p in folder.glob("*.yaml"))
+        if str(task) not in names:
+            raise ValueError(f"unknown experiment {str(task)!r}; choose one of: {', '.join(names)}")
+        path = folder / f"{task}.yaml"
+    notebook, injected = read_task(path)
+    check_parameters(notebook, injected)
+    defaults = parameter_defaults(notebook)
+    if smoke:
+        from pnlib.experiment import smoke_parameters
+
+        injected.update(smoke_parameters({**defaults, **injected}))
+    injected.update(overrides or {})
+    check_parameters(notebook, injected)
+    return notebook, injected, {**defaults, **injected}
+
+
+def run_experiment(
+    name: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    smoke: bool = False,
+    output: str | os.PathLike | None = None,
+    stream: bool = True,
+) -> Path:
+    """Run ``experiments/<name>.yaml`` through papermill and print what it found.
+
+    The YAML file names the notebook (``notebook:``) and its ``parameters:``. Every parameter
+    (the notebook's defaults, the file's, the smoke sizes, the overrides) is checked before the
+    kernel starts. The executed copy goes to ``_build/papermill/<name>.ipynb``
+    (``<name>-smoke.ipynb`` for a smoke run); the notebook itself writes its results under
+    ``results/<task>/<run>/`` (or ``PNLIB_RESULTS``). The notebook's output is streamed to the
+    terminal, and a summary of the run is printed at the end.
 
     Args:
         name: Task name (file stem in ``experiments/``).
         overrides: Parameters that replace the file's.
+        smoke: Shrink every size (:data:`pnlib.experiment.SMOKE_PARAMETERS`).
+        output: Where the executed notebook goes instead.
+        stream: Stream the notebook's output to this process's stdout and stderr.
 
     Returns:
         The path of the executed notebook.
 
     Raises:
-        ValueError: If the task does not exist or its file is malformed.
+        ValueError: If the task does not exist, its file is malformed, or a parameter is
+            unknown or invalid.
+        pnlib.data.DatasetNotFoundError: If the task's dataset is not where it should be (the
+            message says which files to put where).
+        papermill.PapermillExecutionError: If a cell fails (the partial notebook is written to
+            :func:`failed_path`).
     """
-    import yaml
+    from pnlib import experiment
 
     root = project_root()
-    tasks = sorted(p.stem for p in (root / "experiments").glob("*.yaml"))
-    if name not in tasks:
-        raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(tasks)}")
-    spec = yaml.safe_load((root / "experiments" / f"{name}.yaml").read_text())
-    if not isinstance(spec, dict) or "notebook" not in spec:
-        raise ValueError(f"experiments/{name}.yaml must have a 'notebook:' entry")
-    parameters = {**(spec.get("parameters") or {}), **(overrides or {})}
-    output = root / "_build" / "papermill" / f"{name}.ipynb"
-    return execute(root / spec["notebook"], output, parameters=parameters, log_output=True)
+    notebook, injected, full = task_parameters(name, smoke=smoke, overrides=overrides)
+    config = experiment.config_from_parameters(full)  # every parameter, before any work
+    from pnlib import data
+
+    # a missing dataset is said here, in one line, before a kernel starts
+    data.load(config.dataset, root=config.data_root, train=False)
+    folder = experiment.results_root_for(bool(full.get("SAVE_RESULTS"))) / config.task / config.run
+    stem = f"{name}-smoke" if smoke else name
+    output = Path(output) if output else root / "_build" / "papermill" / f"{stem}.ipynb"
+    what = " (smoke run)" if smoke else ""
+    print(f"== {name}{what}: {notebook.name} -> {output}; results in {folder}", flush=True)
+    started = time.time()
+    try:
+        path = execute(notebook, output, parameters=injected, stream=stream)
+    except Exception:
+        print(f"== {name} failed; the partial notebook is {failed_path(output)}", flush=True)
+        raise
+    found = folder / "metrics.json"
+    if found.is_file() and found.stat().st_mtime >= started - 1:
+        print(experiment.summary(read_json(found), folder, path), flush=True)
+    else:
+        print(f"== {name}: executed notebook {path} (no new metrics.json in {folder})")
+    return path
 
 
 def check_sources(root: Path | None = None) -> list[str]:
@@ -505,6 +687,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp = sub.add_parser("experiment", help="run experiments/<name>.yaml")
     exp.add_argument("name")
     exp.add_argument("-p", "--parameter", nargs=2, action="append", default=[])
+    exp.add_argument(
+        "--smoke", action="store_true", help="shrink every size: any task runs in minutes on a CPU"
+    )
+    exp.add_argument("--out", default=None, help="the executed notebook (default under _build)")
     sub.add_parser("book", help="build the HTML book")
     sub.add_parser("check-sources", help="check the layout rules of notebooks/")
     sub.add_parser("exercises", help="regenerate exercise notebooks from solutions")
@@ -512,6 +698,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.add_argument("extra", nargs="*")
     args = parser.parse_args(argv)
 
+    if getattr(args, "log_output", False):
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "execute":
         params = _read_parameters_file(args.parameters_file)
         params.update({k: _parse_value(v) for k, v in args.parameter})
@@ -533,7 +721,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cached:", ", ".join(seed_cache(args.executed_dir)) or "nothing")
     elif args.command == "experiment":
         overrides = {k: _parse_value(v) for k, v in args.parameter}
-        print(run_experiment(args.name, overrides=overrides))
+        try:
+            run_experiment(args.name, overrides=overrides, smoke=args.smoke, output=args.out)
+        except (ValueError, FileNotFoundError) as error:  # the message says what and where
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     elif args.command == "book":
         build_book()
     elif args.command == "check-sources":

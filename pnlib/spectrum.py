@@ -1462,6 +1462,11 @@ def trace_intervals(
     if p > 1:
         lo = lo - num_se * lower.std(axis=1, ddof=1) / math.sqrt(p)
         hi = hi + num_se * upper.std(axis=1, ddof=1) / math.sqrt(p)
+        # the widening cannot take a bound outside the range of f on the support: f is
+        # monotone between breakpoints, so its extremes there are at the ends and breakpoints
+        ends = np.array(sorted({a, b, *[x for x in bps if a < x < b]}))
+        values = np.stack([_eval(fs, np.array([x]))[:, 0] for x in ends])
+        lo, hi = np.maximum(lo, values.min(axis=0)), np.minimum(hi, values.max(axis=0))
     return lo, hi
 
 

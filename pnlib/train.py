@@ -3,7 +3,14 @@ r"""Training with $\ell_1$/$\ell_2$ regularisation, evaluation, checkpoints and 
 LOMP, the paper's method, is plain SGD on the cross-entropy plus $\lambda\|w\|_1$ followed by
 one-shot global magnitude pruning; this module is its first half. Training is deterministic on
 CPU: the data order of epoch $e$ comes from a generator seeded with ``(base_seed, e)``, so a run
-resumed from the checkpoint of epoch $e$ continues exactly as the uninterrupted run would.
+resumed from the checkpoint of epoch $e$ continues exactly as the uninterrupted run would. Data
+augmentation draws from a generator of its own (``augment_generator``, see
+:func:`pnlib.data.load`), whose state is saved with each checkpoint and restored on resumption. A
+checkpoint that cannot be read (truncated, corrupted) is named in a warning, moved aside and
+training starts over.
+
+Every setting is checked by :func:`check_setting` before any work, with a message that names the
+setting and what it allows.
 """
 
 from __future__ import annotations
@@ -11,23 +18,214 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from pnlib import models
-from pnlib.paths import torch_save
+from pnlib.paths import move_aside, torch_save
 
 SCHEDULES = ("constant", "multistep", "cosine")
 L1_SCOPES = ("weights", "all")
 LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a setting allows: its kind, its range, whether it may be null.
+
+    Attributes:
+        kind: ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"names"`` (a list of choices),
+            ``"ints"`` (a list of integers), ``"str"`` or ``"mapping"``.
+        low: Smallest value (numbers; the length of nothing else).
+        high: Largest value.
+        low_open: ``low`` itself is not allowed.
+        high_open: ``high`` itself is not allowed.
+        nullable: ``None`` (YAML ``null``) is allowed.
+        choices: The allowed values of a ``"choice"``.
+        finite: Numbers must be finite.
+        text: Words for the rule instead of the generated ones (``"a positive number"``).
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    nullable: bool = False
+    choices: tuple = ()
+    finite: bool = True
+    text: str = ""
+
+    def describe(self) -> str:
+        """The rule in words, as error messages give it.
+
+        Returns:
+            E.g. ``"an integer >= 1"``, ``"a number in [0, 1)"``, ``"one of 'abs', 'clip'"``.
+        """
+        if self.text:
+            return self.text + (" or null" if self.nullable else "")
+        what = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "ints": "a list of integers",
+            "str": "a string",
+            "mapping": "a mapping",
+        }.get(self.kind)
+        if self.kind == "choice":
+            what = "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "names":
+            what = "a list of names from " + ", ".join(repr(c) for c in self.choices)
+        if self.kind in ("int", "float", "ints"):
+            if self.low is not None and self.high is not None:
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                what += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
+            elif self.low is not None:
+                what += f" {'>' if self.low_open else '>='} {_num(self.low)}"
+            elif self.high is not None:
+                what += f" {'<' if self.high_open else '<='} {_num(self.high)}"
+        return what + (" or null" if self.nullable else "")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+_FLOAT_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def check_setting(name: str, value: Any, rule: Rule) -> Any:
+    """Check one setting against its rule and return it in its canonical type.
+
+    Integers must be integers (not ``True``, not ``2.5``, not ``"ten"``); numbers may be integers
+    or floats, and a string that spells a number (``"5e-5"``, which YAML 1.1 reads as a string)
+    is converted; choices must be among the allowed values.
+
+    Args:
+        name: The setting's name as the user wrote it (``EPOCHS``, ``train.epochs``, ...).
+        value: The value given.
+        rule: What the setting allows.
+
+    Returns:
+        The value: ``int``, a number (a float, or the integer given), ``bool``, a tuple (of ints,
+        of names), or as given.
+
+    Raises:
+        ValueError: ``"<name> must be <rule>; got <value> (<type>)"``.
+
+    Example:
+        >>> check_setting("L1", "5e-5", Rule("float", low=0))
+        5e-05
+        >>> check_setting("EPOCHS", True, Rule("int", low=1))
+        Traceback (most recent call last):
+        ...
+        ValueError: EPOCHS must be an integer >= 1; got True (bool)
+    """
+    if value is None:
+        if rule.nullable:
+            return None
+        _refuse(name, value, rule)
+    kind = rule.kind
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            _refuse(name, value, rule)
+        return bool(value)
+    if kind == "choice":
+        if not _among(value, rule.choices):
+            _refuse(name, value, rule)
+        return value
+    if kind == "names":
+        names = (value,) if isinstance(value, str) else value
+        if not isinstance(names, (list, tuple)) or not all(_among(n, rule.choices) for n in names):
+            _refuse(name, value, rule)
+        return tuple(names)
+    if kind == "str":
+        if not isinstance(value, str):
+            _refuse(name, value, rule)
+        return value
+    if kind == "mapping":
+        if not isinstance(value, dict):
+            _refuse(name, value, rule)
+        return value
+    if kind == "ints":
+        if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
+            _refuse(name, value, rule)
+        try:
+            items = [check_setting(name, v, dataclasses.replace(rule, kind="int")) for v in value]
+        except ValueError:
+            _refuse(name, value, rule)
+        return tuple(items)
+    if isinstance(value, (bool, np.bool_)):
+        _refuse(name, value, rule)
+    if kind == "int":
+        if not isinstance(value, (int, np.integer)):
+            _refuse(name, value, rule)
+        number: float = int(value)
+    else:
+        if isinstance(value, str) and _FLOAT_TEXT.match(value):
+            value = float(value)
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            _refuse(name, value, rule)
+        number = float(value)
+        if math.isnan(number) or (rule.finite and math.isinf(number)):
+            _refuse(name, value, rule)
+        value = value.item() if isinstance(value, (np.integer, np.floating)) else value
+    low_bad = rule.low is not None and (number < rule.low or (rule.low_open and number == rule.low))
+    high_bad = rule.high is not None and (
+        number > rule.high or (rule.high_open and number == rule.high)
+    )
+    if low_bad or high_bad:
+        _refuse(name, value, rule)
+    # an integer given for a number stays an integer: the configuration's hash (the name of its
+    # checkpoints) is the same as before the checks existed
+    return int(number) if kind == "int" else value
+
+
+def _among(value: Any, choices: tuple) -> bool:
+    # True is not 1 and 1 is not True: a choice must match in type as well as in value
+    return any(value is c or (type(value) is type(c) and value == c) for c in choices)
+
+
+def _refuse(name: str, value: Any, rule: Rule) -> None:
+    """Raise the error of :func:`check_setting`.
+
+    Args:
+        name: The setting.
+        value: What was given.
+        rule: What is allowed.
+
+    Raises:
+        ValueError: Always.
+    """
+    raise ValueError(f"{name} must be {rule.describe()}; got {value!r} ({type(value).__name__})")
+
+
+TRAIN_RULES: dict[str, Rule] = {
+    "epochs": Rule("int", low=1),
+    "batch_size": Rule("int", low=1),
+    "lr": Rule("float", low=0, low_open=True),
+    "momentum": Rule("float", low=0, high=1, high_open=True),
+    "weight_decay": Rule("float", low=0),
+    "l1": Rule("float", low=0),
+    "l1_scope": Rule("choice", choices=L1_SCOPES),
+    "schedule": Rule("choice", choices=SCHEDULES),
+    "milestones": Rule("ints", low=0),
+    "gamma": Rule("float", low=0, low_open=True),
+    "warmup_epochs": Rule("int", low=0),
+    "step_per_iteration": Rule("bool"),
+    "max_loss": Rule("float", low=0, low_open=True, finite=False),
+}
+"""What each :class:`TrainConfig` field allows (:func:`check_setting`)."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,34 +271,17 @@ class TrainConfig:
     max_loss: float = 1e4
 
     def __post_init__(self) -> None:
-        """Validate every field before any work starts.
+        """Validate every field before any work starts (:data:`TRAIN_RULES`).
 
         Raises:
-            ValueError: If a value is out of range or a name is unknown.
+            ValueError: Naming the field, what it allows and what it got.
         """
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "momentum": 0 <= self.momentum < 1,
-            "weight_decay": self.weight_decay >= 0,
-            "l1": self.l1 >= 0,
-            "gamma": self.gamma > 0,
-            "warmup_epochs": self.warmup_epochs >= 0,
-            "max_loss": self.max_loss > 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = {name: getattr(self, name) for name in bad}
-            raise ValueError(
-                f"invalid training settings {values}: epochs and batch_size >= 1, "
-                "lr, gamma, max_loss > 0, momentum in [0, 1), others >= 0"
-            )
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.l1_scope not in L1_SCOPES:
-            raise ValueError(f"l1_scope must be one of {L1_SCOPES}, got {self.l1_scope!r}")
-        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
+        for name, rule in TRAIN_RULES.items():
+            try:
+                value = check_setting(name, getattr(self, name), rule)
+            except ValueError as error:
+                raise ValueError(f"invalid training settings: {error}") from None
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -348,12 +529,15 @@ def train(
     checkpoint: str | os.PathLike | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
+    augment_generator: torch.Generator | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
     r"""Train ``model`` in place with SGD on the loss plus $\lambda\|w\|_1$.
 
-    With ``checkpoint`` set, the model, optimiser, history and data-order seed are saved
-    atomically after every epoch, and a later call with the same path resumes after the last
-    completed epoch (a finished run returns at once).
+    With ``checkpoint`` set, the model, optimiser, history, data-order seed and the state of
+    ``augment_generator`` are saved atomically after every epoch, and a later call with the same
+    path resumes after the last completed epoch (a finished run returns at once). A checkpoint
+    that cannot be read is moved aside with a warning that names it, and training starts over.
 
     Args:
         model: The network, already on ``device``.
@@ -365,6 +549,9 @@ def train(
         checkpoint: File for the per-epoch checkpoint.
         device: Device of the batches; default the model's.
         progress: Show a tqdm progress bar over epochs.
+        augment_generator: The generator the training data's augmentation draws from
+            (:func:`pnlib.data.load`); its state is saved and restored with the checkpoint.
+        on_epoch: Called with each epoch's history entry once it is saved (progress reports).
 
     Returns:
         The history of the run.
@@ -387,7 +574,8 @@ def train(
     )
     result = TrainResult()
     if checkpoint is not None and Path(checkpoint).exists():
-        base_seed = _restore(checkpoint, model, optimizer, config, result)
+        restored = _restore(checkpoint, model, optimizer, config, result, augment_generator)
+        base_seed = base_seed if restored is None else restored
     penalised = l1_parameters(model, config.l1_scope) if config.l1 > 0 else []
     epochs = range(result.resumed_from, config.epochs)
     for epoch in tqdm(epochs, disable=not progress, desc="epochs", file=sys.stderr):
@@ -400,7 +588,9 @@ def train(
             stats.update(eval_loss=scores["loss"], eval_accuracy=scores["accuracy"])
         result.history.append(stats)
         if checkpoint is not None:
-            _save(checkpoint, model, optimizer, config, result, base_seed)
+            _save(checkpoint, model, optimizer, config, result, base_seed, augment_generator)
+        if on_epoch is not None:
+            on_epoch(stats)
     return result
 
 
@@ -469,21 +659,31 @@ def run_epoch(
     return {"lr": lr, "loss": loss_sum / total, "penalty": penalty, "accuracy": correct / total}
 
 
-def _save(path, model, optimizer, config, result, base_seed) -> None:
-    torch_save(
-        {
-            "config": dataclasses.asdict(config),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "history": result.history,
-            "base_seed": base_seed,
-        },
-        path,
-    )
+CHECKPOINT_KEYS = ("config", "model", "optimizer", "history", "base_seed")
+"""What a training checkpoint holds (besides ``augment_state``, the augmentation's generator)."""
 
 
-def _restore(path, model, optimizer, config, result) -> int:
-    state = torch.load(path, map_location="cpu", weights_only=False)
+def _save(path, model, optimizer, config, result, base_seed, augment_generator=None) -> None:
+    state = {
+        "config": dataclasses.asdict(config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": result.history,
+        "base_seed": base_seed,
+    }
+    if augment_generator is not None:
+        state["augment_state"] = augment_generator.get_state()
+    torch_save(state, path)
+
+
+def _restore(path, model, optimizer, config, result, augment_generator=None) -> int | None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(state, dict) or not set(CHECKPOINT_KEYS) <= set(state):
+            raise ValueError("not a training checkpoint of pnlib.train")
+    except Exception as error:  # truncated, corrupted or foreign: start over
+        move_aside(path, f"{type(error).__name__}: {error}")
+        return None
     saved = {**state["config"], "milestones": tuple(state["config"]["milestones"])}
     if saved != dataclasses.asdict(config):
         raise ValueError(
@@ -491,6 +691,8 @@ def _restore(path, model, optimizer, config, result) -> int:
         )
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    if augment_generator is not None and "augment_state" in state:
+        augment_generator.set_state(state["augment_state"])
     result.history = list(state["history"])
     result.resumed_from = len(result.history)
     return int(state["base_seed"])

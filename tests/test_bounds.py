@@ -262,3 +262,74 @@ def test_bad_inputs():
         bounds.scaled_prediction(w, lam, 0.1, 0.0)
     with pytest.raises(ValueError, match="eta"):
         bounds.predicted_sparsity(w, lam, 0.1, eta=1.0)
+
+
+# ---------------------------------------------------------------------------- threshold_fixed_point
+
+
+class Counted:
+    """A predicate that records where it was asked."""
+
+    def __init__(self, predicate):
+        self.predicate, self.calls = predicate, []
+
+    def __call__(self, s):
+        self.calls.append(s)
+        return self.predicate(s)
+
+
+@pytest.mark.parametrize("t", [0.0, 1e-7, 0.25, 1 / 3, 0.5, 0.9, 1 - 1e-7])
+@pytest.mark.parametrize("strict", [False, True])
+def test_threshold_fixed_point_finds_the_edge_of_a_monotone_predicate(t, strict):
+    tol = 1e-9
+    cond = Counted((lambda s: s < t) if strict else (lambda s: s <= t))
+    s = bounds.threshold_fixed_point(cond, tol)
+    if strict and t == 0.0:  # false already at 0: the answer is 0 by definition
+        assert s == 0.0 and cond.calls == [0.0]
+        return
+    # the answer is a point where the predicate holds, within tol below the edge
+    assert cond.predicate(s)
+    assert t - tol <= s <= t
+    # bisection: 2 end checks and log2(1/tol) halvings
+    assert len(cond.calls) <= 2 + math.ceil(math.log2(1 / tol))
+
+
+def test_threshold_fixed_point_edge_cases_zero_and_one():
+    never = Counted(lambda s: False)
+    assert bounds.threshold_fixed_point(never) == 0.0
+    assert never.calls == [0.0]  # decided at once
+    always = Counted(lambda s: True)
+    assert bounds.threshold_fixed_point(always) == 1.0
+    assert always.calls == [0.0, 1.0]
+    # true only at 0 (an atom): the answer is 0 within the tolerance
+    assert bounds.threshold_fixed_point(lambda s: s == 0.0, 1e-6) < 1e-6
+    # false only at 1: the answer is 1 within the tolerance
+    assert 1 - 1e-6 < bounds.threshold_fixed_point(lambda s: s < 1.0, 1e-6) < 1.0
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4, 1e-8, 1e-12])
+def test_threshold_fixed_point_tolerance_sets_width_and_cost(tol):
+    t = 0.637
+    cond = Counted(lambda s: s <= t)
+    s = bounds.threshold_fixed_point(cond, tol)
+    assert t - tol <= s <= t
+    # the final bracket [s, s + width] straddles the edge and is no wider than tol
+    halvings = len(cond.calls) - 2
+    assert halvings == math.ceil(math.log2(1 / tol))
+    assert not cond.predicate(s + 2.0**-halvings)
+
+
+def test_threshold_fixed_point_of_a_step_function_lands_on_the_step():
+    # g(s) = s(R(s)) - s jumps down where R(s) jumps: a predicate with jumps and flat parts;
+    # on a grid of 1/1000 the answer is the last grid point where it still holds
+    w, lam = _problem(0)
+    rn = bounds.RemovedNorm(w)
+
+    def cond(s):
+        return bounds.max_sparsity(lam, rn(s), 1e-2) >= s
+
+    s = bounds.threshold_fixed_point(cond, 1e-12)
+    assert cond(s) and not cond(s + 1e-9)
+    grid, ok = _grid_threshold(cond, 1000)
+    last = grid[np.flatnonzero(ok).max()]
+    assert last <= s < last + 1e-3

@@ -181,7 +181,7 @@ def _md5(path):
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _write_cifar(root, key, rng):
+def _write_cifar(root, key, rng, *, train_per_file=2, test_per_file=3):
     """Write tiny CIFAR files in torchvision's layout; return (class, per-file images, labels)."""
     cls = torchvision.datasets.CIFAR10 if key == "cifar10" else torchvision.datasets.CIFAR100
     folder = root / cls.base_folder
@@ -190,7 +190,7 @@ def _write_cifar(root, key, rng):
     num_classes = data.info(key).num_classes
     written, test_names = {}, {name for name, _ in cls.test_list}
     for i, (name, _) in enumerate([*cls.train_list, *cls.test_list]):
-        n = 3 if name in test_names else 2
+        n = test_per_file if name in test_names else train_per_file
         images = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
         labels = [int(v) for v in rng.integers(0, num_classes, size=n)]
         entry = {"data": images, label_key: labels, "filenames": [f"{i}_{j}.png" for j in range(n)]}
@@ -375,3 +375,24 @@ def test_tinyimagenet_missing_pieces_are_named(tmp_path, offline):
 def test_image_transform_rejects_embedded():
     with pytest.raises(ValueError, match="cifar10, cifar100, tinyimagenet"):
         data.image_transform("digits", train=True)
+
+
+def test_random_crop_flip_draws_from_its_own_generator():
+    image = torch.arange(3 * 8 * 8, dtype=torch.float32).reshape(3, 8, 8)
+    first = data.RandomCropFlip(8, 2, torch.Generator().manual_seed(1))
+    second = data.RandomCropFlip(8, 2, torch.Generator().manual_seed(1))
+    state = torch.get_rng_state()
+    a = [first(image) for _ in range(40)]
+    assert torch.equal(torch.get_rng_state(), state)  # the global generator is left alone
+    torch.manual_seed(99)
+    b = [second(image) for _ in range(40)]
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    padded = torch.nn.functional.pad(image, (2, 2, 2, 2))
+    views = [
+        view[:, r : r + 8, c : c + 8]
+        for view in (padded, padded.flip(-1))
+        for r in range(5)
+        for c in range(5)
+    ]
+    found = [next(i for i, v in enumerate(views) if torch.equal(u, v)) for u in a]
+    assert len(set(found)) > 5 and min(found) < 25 <= max(found)  # crops, with and without flip

@@ -35,6 +35,12 @@ def test_every_module_is_in_the_documented_order():
     assert modules - set(_order()) == set(), "document each module in pnlib/__init__.py"
 
 
+# Known exceptions, each a function-level import: experiment.load_config composes a task file
+# with the defaults of the notebook's parameters cell, which runner reads. A new entry here is a
+# design decision, not a fix.
+ALLOWED_UPWARD = {"experiment": ["runner"]}
+
+
 def test_no_module_imports_upward():
     order = _order()
     upward = {}
@@ -45,7 +51,7 @@ def test_no_module_imports_upward():
         }
         if later:
             upward[name] = sorted(later)
-    assert upward == {}, f"modules importing from modules below them: {upward}"
+    assert upward == ALLOWED_UPWARD, f"modules importing from modules below them: {upward}"
 
 
 def test_the_magnitude_order_has_one_owner():

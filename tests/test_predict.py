@@ -67,6 +67,7 @@ class _Stream(IterableDataset):
         return iter(zip(self.X, self.y))
 
 
+@pytest.mark.slow
 def test_every_data_format_gives_the_same_prediction():
     net, X, y = _user_model()
     ds = TensorDataset(X, y)
@@ -77,14 +78,20 @@ def test_every_data_format_gives_the_same_prediction():
         "batches": [(X[i : i + 100], y[i : i + 100]) for i in range(0, len(y), 100)],
         "stream": DataLoader(_Stream(X, y), batch_size=64),
     }
-    options = dict(predictors=("paper", "taylor"), grid_points=200, zero_rows=10)
+    options = dict(predictors=("paper",), exact=True, zero_rows=0)
     results = {k: predict.predict_pruning_limit(net, d, **options) for k, d in formats.items()}
     reference = results["dataset"]
     for name, p in results.items():
         assert p.eps == reference.eps, name
         assert p.estimates == reference.estimates, name
+    # the direct predictors see the same data too
+    options = dict(predictors=("paper", "taylor"), exact=True, zero_rows=0, grid_points=100)
+    pair = predict.predict_pruning_limit(net, formats["pair"], **options)
+    loader = predict.predict_pruning_limit(net, formats["loader"], **options)
+    assert pair.estimates == loader.estimates
 
 
+@pytest.mark.slow
 def test_recommended_estimate_is_within_5_points_of_a_user_measured_loss_limit():
     grid = np.arange(200) / 200
     for seed in (0, 1):
@@ -315,3 +322,25 @@ def test_compare_collects_every_predictor_and_limit():
     assert result.costs["taylor"].hvps == alone.cost.hvps
     errors = result.to_dict()["errors"]["loss"]
     assert errors["taylor"] == pytest.approx(result.predicted["taylor"] - result.actual["loss"])
+
+
+@pytest.mark.slow
+def test_the_quadrature_interval_contains_the_exact_fixed_point_and_narrows_with_steps():
+    net, ds = _two_layer(dead_inputs=1, n=256)
+    common = dict(eps_batch_size=32, zero_rows=0, predictors=("paper",))
+    exact = predict.predict_pruning_limit(net, ds, exact=True, **common)
+    assert exact.limit.interval_lower == exact.limit.interval_upper == exact.sparsity
+    few = predict.predict_pruning_limit(net, ds, exact=False, num_steps=4, seed=3, **common)
+    assert few.limit.interval_lower <= exact.sparsity <= few.limit.interval_upper
+    narrowed = predict.predict_pruning_limit(
+        net, ds, exact=False, num_steps=4, seed=3, interval_width=0.02, **common
+    )
+    width = narrowed.limit.interval_upper - narrowed.limit.interval_lower
+    assert narrowed.limit.interval_lower <= exact.sparsity <= narrowed.limit.interval_upper
+    assert width <= 0.02 or any("interval on s*" in n for n in narrowed.notes)
+    assert width < few.limit.interval_upper - few.limit.interval_lower
+    assert narrowed.costs["paper"].hvps > few.costs["paper"].hvps
+    capped = predict.predict_pruning_limit(
+        net, ds, exact=False, num_steps=4, seed=3, interval_width=1e-6, max_products=40, **common
+    )
+    assert any("would exceed the budget" in n for n in capped.notes)

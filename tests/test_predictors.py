@@ -290,3 +290,23 @@ def test_trust_region_with_a_large_radius_is_the_unconstrained_refit():
     np.testing.assert_allclose(ball.loss_increase, free.loss_increase, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="radius"):
         predictors.refit_curve_quadratic(w, grid, grad, C.__matmul__, radius=[-1.0, 1.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_refined_taylor_limit_equals_the_full_curve_limit(seed):
+    # PSD curvature and g = 0: the Taylor increase grows along the nested supports, so the
+    # coarse curve plus bisection must find exactly the full curve's limit
+    g = torch.Generator().manual_seed(seed)
+    n = 2000
+    H = torch.diag(torch.rand(n, generator=g, dtype=torch.float64))
+    w = torch.randn(n, generator=g, dtype=torch.float64)
+    zero = torch.zeros(n, dtype=torch.float64)
+    grid = np.arange(1000) / 1000
+    full = predictors.taylor_curve_quadratic(w, grid, zero, H.__matmul__)
+    k = 300 + 200 * seed
+    eps = float(full.loss_increase[k : k + 2].mean())  # between two grid points, away from both
+    found = predictors.taylor_limit_quadratic(w, grid, zero, H.__matmul__, eps, num_coarse=20)
+    assert found.sparsity == full.limit(eps)
+    assert found.cost.hvps < 40  # 20 coarse blocks and a bisection, not 1000 products
+    with pytest.raises(ValueError, match="num_coarse"):
+        predictors.taylor_limit_quadratic(w, grid, zero, H.__matmul__, eps, num_coarse=1)

@@ -151,6 +151,7 @@ def test_rotation_invariant_free_variant_matches_schur_truth(seed, kind, eps):
     sd_rel = sqrt(2/(m+2)) std(sigma)/mean(sigma) (a uniformly random direction). The free
     variant sets 1/2 R^2 tau = eps with tau the large-D limit of mean(sigma). A relative error
     r of the increase moves the limit by about r / kappa, kappa = d log(increase)/ds.
+    The paper's variant is checked the same way, through the exact increase at its estimate.
     """
     d = 500
     rng = np.random.default_rng(seed)
@@ -177,8 +178,22 @@ def test_rotation_invariant_free_variant_matches_schur_truth(seed, kind, eps):
     kappa = math.log(q.least_increase(H, w, steps[1]) / q.least_increase(H, w, steps[0])) / 0.04
     tol = (4 * sd_rel + de_rel) / kappa + 2 / d
     assert abs(free.estimate - truth) <= tol
-    # the paper's predictor: its whole error is the R^2 -> R^2 (1 - s)/s factor
-    assert abs(paper.estimate - truth) <= abs(paper.estimate - free.estimate) + tol
+    # the paper's predictor: its whole error is the R^2 -> R^2 (1 - s)/s factor. Checked against
+    # the exact increase at the paper's estimate s_p: the free law says it is not eps but
+    # eps (1 - s_p)/s_p (the paper's curve at R is the free curve at R sqrt(s/(1 - s)))
+    s_p = paper.estimate
+    m_p = num_removed(s_p, d)
+    c_p = ~_keep(w, m_p)
+    sigma_p = np.linalg.eigvalsh(np.linalg.inv(np.linalg.inv(H)[np.ix_(c_p, c_p)]))
+    increase_p = q.least_increase(H, w, ~c_p)
+    mean_p = 0.5 * paper.radius**2 * sigma_p.mean()
+    sd_rel_p = math.sqrt(2 / (m_p + 2)) * sigma_p.std() / sigma_p.mean()
+    assert abs(increase_p / mean_p - 1) <= 4 * sd_rel_p
+    assert abs(mean_p / (eps * (1 - s_p) / s_p) - 1) <= 0.03
+    # so the exact limit lies on the side the factor says: below s_p when (1 - s_p)/s_p > 1
+    # (more increase than eps at s_p), above it when the factor is below 1
+    assert abs(1 - s_p / 0.5) > 0.05  # the cases are chosen away from the crossing at 1/2
+    assert (truth < s_p) == (s_p < 0.5)
 
 
 def test_bad_inputs():

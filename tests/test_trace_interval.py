@@ -365,3 +365,12 @@ def test_bad_arguments_are_rejected():
         trace_interval(f, old)
     # monotone functions need no breakpoint at all
     assert trace_interval(np.exp, r, breakpoints=())[0] > 0
+
+
+def test_widening_for_probe_noise_stays_within_the_range_of_f():
+    # few steps and very different probes: the widened ends would leave [0, 1] unclipped
+    g = np.random.default_rng(5)
+    lam = np.concatenate([g.uniform(1e-6, 1e-3, 300), g.uniform(0.5, 2.0, 20)])
+    result = slq(np.diag(lam), lam.size, 3, num_probes=3, generator=5, distribution="gaussian")
+    lo, hi = trace_interval(lambda x: 1e-3 / (1e-3 + np.abs(x)), result, num_se=10.0)
+    assert 0.0 <= lo <= hi <= 1.0

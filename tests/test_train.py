@@ -29,25 +29,6 @@ def test_one_step_is_bit_identical(tiny_classification):
     assert torch.equal(one_step(*tiny_classification, 1e-3), one_step(*tiny_classification, 1e-3))
 
 
-def test_l1_shifts_the_gradient_by_lambda_sign(tiny_classification):
-    x, y = tiny_classification
-    lam = 0.01
-    grads = {}
-    for l1 in (0.0, lam):
-        net = make_net()
-        loss = nn.functional.cross_entropy(net(x), y)
-        penalised = train.l1_parameters(net, "weights")
-        if l1:
-            loss = loss + l1 * train.l1_penalty(penalised)
-        loss.backward()
-        grads[l1] = {n: p.grad.clone() for n, p in net.named_parameters()}
-    net = make_net()
-    for name, p in net.named_parameters():
-        shift = grads[lam][name] - grads[0.0][name]
-        expected = lam * torch.sign(p.detach()) if name.endswith("weight") else torch.zeros_like(p)
-        torch.testing.assert_close(shift, expected, rtol=0, atol=1e-7)
-
-
 def test_l1_scope_all_includes_biases():
     net = make_net()
     assert len(train.l1_parameters(net, "weights")) == 2
@@ -166,13 +147,88 @@ def test_evaluate_matches_a_direct_computation(dataset, tiny_classification):
         train.evaluate(net, TensorDataset(x[:0], y[:0]))
 
 
-def test_batch_losses_one_per_batch(dataset):
-    values = train.batch_losses(make_net(), dataset, batch_size=16)
-    assert values.shape == (3,) and values.dtype == torch.float64
-
-
 def test_measure_on_names_each_split(dataset):
     net = make_net()
     scores = train.measure_on({"a": dataset, "b": dataset})(net)
     assert scores["a_loss"] == scores["b_loss"] == train.evaluate(net, dataset)["loss"]
     assert set(scores) == {"a_loss", "a_accuracy", "b_loss", "b_accuracy"}
+
+
+class NoisyData(torch.utils.data.Dataset):
+    """Inputs jittered by noise from a generator of its own, as an augmentation would be."""
+
+    def __init__(self, x, y, generator):
+        self.x, self.y, self.generator = x, y, generator
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i] + 0.3 * torch.randn(self.x.shape[1:], generator=self.generator), self.y[i]
+
+
+def _flat(net):
+    return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+
+
+def test_the_augmentation_generator_resumes_with_the_checkpoint(tiny_classification, tmp_path):
+    x, y = tiny_classification
+    config = train.TrainConfig(epochs=3, batch_size=8, lr=0.05)
+
+    def run(checkpoint, stop_after=None):
+        g = torch.Generator().manual_seed(7)
+        net = make_net()
+        calls = {"n": 0}
+        original = train.run_epoch
+
+        def epoch(*args, **kwargs):
+            calls["n"] += 1
+            if stop_after is not None and calls["n"] > stop_after:
+                raise KeyboardInterrupt
+            return original(*args, **kwargs)
+
+        train.run_epoch = epoch
+        try:
+            train.train(net, NoisyData(x, y, g), config, checkpoint=checkpoint, augment_generator=g)
+        finally:
+            train.run_epoch = original
+        return net
+
+    reference = _flat(run(tmp_path / "a.pt"))
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b.pt", stop_after=1)
+    assert "augment_state" in torch.load(tmp_path / "b.pt", weights_only=False)
+    assert torch.equal(_flat(run(tmp_path / "b.pt")), reference)
+
+
+def test_a_corrupt_checkpoint_is_named_moved_aside_and_training_starts_over(dataset, tmp_path):
+    config = train.TrainConfig(epochs=2, batch_size=8)
+    reference = make_net()
+    train.train(reference, dataset, config)
+    ckpt = tmp_path / "run.pt"
+    train.train(make_net(), dataset, config, checkpoint=ckpt)
+    ckpt.write_bytes(ckpt.read_bytes()[:64])  # truncated by a full disk or a kill
+    net = make_net()
+    with pytest.warns(RuntimeWarning, match="run.pt"):
+        result = train.train(net, dataset, config, checkpoint=ckpt)
+    assert result.resumed_from == 0 and len(result.history) == 2
+    assert torch.equal(_flat(net), _flat(reference))
+    assert len(list(tmp_path.glob("run.pt.corrupt-*"))) == 1 and ckpt.is_file()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("epochs", True, r"epochs must be an integer >= 1; got True \(bool\)"),
+        ("epochs", 2.5, r"epochs must be an integer >= 1; got 2.5"),
+        ("epochs", "ten", r"epochs must be an integer >= 1; got 'ten'"),
+        ("lr", "fast", r"lr must be a number > 0; got 'fast'"),
+        ("momentum", 1.0, r"momentum must be a number in \[0, 1\)"),
+        ("milestones", [10, "x"], r"milestones must be a list of integers >= 0"),
+        ("step_per_iteration", 1, r"step_per_iteration must be true or false"),
+    ],
+)
+def test_settings_are_checked_by_name_type_and_range(field, value, message):
+    with pytest.raises(ValueError, match="invalid training settings: " + message):
+        train.TrainConfig(**{field: value})
+    assert train.TrainConfig(l1="5e-5").l1 == 5e-5  # YAML 1.1 read this as a string
