@@ -129,6 +129,18 @@ SCHEMA = "pnlib.experiment/2"
 
 PREDICTION_STAGES = ("eps", "spectrum", "zero_mass", "taylor", "refit", "authors", "path")
 """The stages of :func:`pnlib.predict.predict_pruning_limit`, each checkpointed by :func:`run`."""
+PREDICTION_KEYS = (
+    "sparsity",
+    "density",
+    "lower",
+    "upper",
+    "gap_pp",
+    "interval_lower",
+    "interval_upper",
+    "radius",
+    "negative",
+)
+"""The keys of ``metrics.json``'s ``prediction`` section (the paper's fixed point)."""
 STAGES = (
     "train",
     "sweep",
@@ -1197,20 +1209,7 @@ def _metrics(config, model, sweep, prediction, stages, train_set, test_set, hess
             "num_batches": int(spec.pop("eps_batches", 0)),
         },
         "spectrum": spec,
-        "prediction": {
-            k: pred[k]
-            for k in (
-                "sparsity",
-                "density",
-                "lower",
-                "upper",
-                "gap_pp",
-                "interval_lower",
-                "interval_upper",
-                "radius",
-                "negative",
-            )
-        },
+        "prediction": {k: pred[k] for k in PREDICTION_KEYS},
         "estimates": dict(prediction.estimates),
         "recommended": prediction.recommended,
         "costs": pred["costs"],
@@ -1470,17 +1469,7 @@ METRICS_SCHEMA: dict[str, tuple[str, ...]] = {
         "zero_rows",
         "zero_mass_used",
     ),
-    "prediction": (
-        "sparsity",
-        "density",
-        "lower",
-        "upper",
-        "gap_pp",
-        "interval_lower",
-        "interval_upper",
-        "radius",
-        "negative",
-    ),
+    "prediction": PREDICTION_KEYS,
     "estimates": ("paper",),
     "recommended": (),
     "costs": ("paper",),
