@@ -51,6 +51,7 @@ __all__ = [
     "RemovedNorm",
     "ScaledPrediction",
     "akf_slack",
+    "check_eps",
     "density_trace_bounds",
     "flat_density",
     "flat_predicted_sparsity",
@@ -72,11 +73,35 @@ VARIANTS = ("paper", "free")
 # ---------------------------------------------------------------------------- validation
 
 
-def _check_eps(eps: float) -> float:
-    value = float(eps)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"eps (allowed loss increase) must be a finite number > 0, got {eps}")
+def check_eps(eps: float) -> float:
+    """The one check of an allowed loss increase: a finite number > 0.
+
+    Python and numpy numbers and one-element tensors are accepted; booleans, strings and
+    anything else are not.
+
+    Args:
+        eps: The value.
+
+    Returns:
+        It, as a float.
+
+    Raises:
+        ValueError: Otherwise.
+
+    Example:
+        >>> check_eps(np.float32(0.5))
+        0.5
+    """
+    try:
+        value = float(eps.item() if hasattr(eps, "item") and getattr(eps, "size", 1) == 1 else eps)
+    except (TypeError, ValueError, RuntimeError):
+        value = float("nan")
+    if isinstance(eps, bool) or not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"eps (allowed loss increase) must be a finite number > 0, got {eps!r}")
     return value
+
+
+_check_eps = check_eps
 
 
 def _check_negative(negative: str) -> str:

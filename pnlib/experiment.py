@@ -29,68 +29,7 @@ config by :func:`config_from_parameters`; ``make experiment`` does this before a
 **The schema of ``metrics.json``** (``schema`` = :data:`SCHEMA`); sparsities are fractions
 removed, densities fractions kept, and ``*_pp`` values are percentage points:
 
-========================  ======================================================================
-key                       content
-========================  ======================================================================
-``schema``                :data:`SCHEMA`
-``task``, ``run``         names of the task and of this run
-``config``                the full configuration (:meth:`ExperimentConfig.to_dict`)
-``train_key``             hash of the training-relevant configuration (names the checkpoint)
-``device``                where the run computed, in words
-``dims``                  ``num_parameters``, ``num_prunable`` (= $D$ of the Hessian),
-                          ``num_train``, ``num_test``, ``num_hessian`` (examples in $H$)
-``dense``                 ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy``
-``eps``                   ``value``, ``source`` (``"std of batch losses"`` or ``"given"``),
-                          ``batch_size``, ``num_batches``
-``spectrum``              ``source`` (``"exact"`` or ``"slq"``), ``dim``, ``num_steps``,
-                          ``num_probes``, ``num_matvecs``, ``ritz_min``, ``ritz_max``,
-                          ``trace`` and ``trace_stderr`` (signed $\operatorname{tr} H$),
-                          ``abs_trace`` ($\operatorname{tr}\lvert H\rvert$), ``negative_mass``
-                          (nodes below $-$``negative_tol`` $= -10^{-9}\max\lvert\theta\rvert$),
-                          ``near_zero_mass`` (quadrature mass with $\lvert\theta\rvert \le 10^{-6}
-                          \max\lvert\theta\rvert$), ``zero_row_fraction`` (sampled Hessian rows with
-                          $\ell_1$ norm below ``zero_tol``), ``zero_rows`` (rows sampled),
-                          ``zero_mass_used`` (mass put at $\lambda = 0$ in the prediction),
-                          ``why`` (why the spectrum is exact or SLQ)
-``prediction``            the paper's fixed point: ``sparsity``, ``density``, ``lower``,
-                          ``upper`` (sparsities), ``gap_pp`` (upper minus lower),
-                          ``interval_lower`` and ``interval_upper`` (an interval on $s^*$ that
-                          covers the quadrature bias of SLQ, :func:`pnlib.bounds.limit_interval`),
-                          ``radius`` ($R(s^*)$), ``negative``
-``estimates``             predicted sparsity per predictor of :mod:`pnlib.predict` (``paper``,
-                          ``free``, ``taylor``, ``refit``, ``authors``)
-``recommended``           the predictor :func:`pnlib.predict.predict_pruning_limit` recommends
-``costs``                 per predictor and stage: ``hvps`` (Hessian-vector products),
-                          ``gradients``, ``data_passes``, ``seconds``
-``notes``                 what the prediction wants the reader to know (vacuous bounds, CG)
-``variants``              the paper's fixed point with ``abs`` and ``clip`` handling of negative
-                          eigenvalues, without the zero-curvature mass, from the first half of
-                          the Lanczos steps (``half_steps``, ``null`` for an exact spectrum),
-                          and the authors' pipeline one choice at a time (``authors_quirks``,
-                          ``authors_grid_argmin``)
-``actual``                largest sparsity meeting each criterion: ``accuracy`` (test accuracy not
-                          below dense), ``accuracy_above`` (strictly above dense, the authors'
-                          code), ``tolerance``, ``loss`` (training-loss increase at most
-                          $\epsilon$), and the measured refit limits ``refit`` and
-                          ``refit_local`` (:mod:`pnlib.refit`)
-``refit``                 the refit measurements: ``limit``, ``local``, ``monotone``,
-                          ``evaluations``, ``iterations``, ``seconds``, and the points evaluated
-``delta_pp``              per criterion and predictor, $|s_{\rm estimate} - s_{\rm actual}|$ in
-                          points
-``path``                  the second-order model along the pruning step at $s^*$
-                          (:func:`pnlib.predict.path_terms`): ``radius``, ``linear``
-                          ($g^\top\Delta$), ``quadratic`` ($\tfrac12\Delta^\top H\Delta$),
-                          ``random_quadratic`` ($\tfrac12 R^2\operatorname{tr}H/D$),
-                          ``alignment`` (their ratio) and ``loss_increase`` (measured by the
-                          sweep), at ``sparsity``
-``times``                 seconds per stage (:data:`STAGES`), ``total`` and ``wall``
-``reused``                per stage, whether it was loaded from a finished earlier attempt
-``curves``                the sweep, compact: ``stride`` (every ``stride``-th grid point),
-                          ``sparsity``, ``radius``, ``train_loss``, ``train_accuracy``,
-                          ``test_loss``, ``test_accuracy``, ``theory`` ($s(R)$ at those
-                          radii) and ``taylor`` (the Taylor increase), each rounded to 6
-                          significant digits
-========================  ======================================================================
+{metrics_table}
 """
 
 from __future__ import annotations
@@ -101,6 +40,7 @@ import json
 import math
 import os
 import re
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1500,6 +1440,107 @@ METRICS_SCHEMA: dict[str, tuple[str, ...]] = {
     ),
 }
 """Required keys of ``metrics.json`` and of each of its sections (see the module docstring)."""
+
+METRICS_DOC: dict[str, str] = {
+    "schema": (":data:`SCHEMA` "),
+    "task": ("name of the task "),
+    "run": ("name of this run "),
+    "config": (
+        "the full configuration (:meth:`ExperimentConfig.to_dict`): ``task``, ``model``, "
+        "``dataset``, ``run``, ``seed``, ``train`` and every other field "
+    ),
+    "train_key": ("hash of the training-relevant configuration (names the checkpoint) "),
+    "device": ("where the run computed, in words "),
+    "dims": (
+        "``num_parameters``, ``num_prunable`` (= $D$ of the Hessian), ``num_train``, "
+        "``num_test``, ``num_hessian`` (examples in $H$) "
+    ),
+    "dense": ("``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy`` "),
+    "eps": (
+        '``value``, ``source`` (``"std of batch losses"`` or ``"given"``), ``batch_size``, '
+        "``num_batches`` "
+    ),
+    "spectrum": (
+        '``source`` (``"exact"`` or ``"slq"``), ``dim``, ``num_steps``, ``num_probes``, '
+        "``num_matvecs``, ``ritz_min``, ``ritz_max``, ``trace`` and ``trace_stderr`` (signed "
+        "$\\operatorname{tr} H$), ``abs_trace`` ($\\operatorname{tr}\\lvert H\\rvert$), "
+        "``negative_mass`` (nodes below $-$``negative_tol`` $= "
+        "-10^{-9}\\max\\lvert\\theta\\rvert$), ``near_zero_mass`` (quadrature mass with "
+        "$\\lvert\\theta\\rvert \\le 10^{-6} \\max\\lvert\\theta\\rvert$), ``zero_row_fraction`` "
+        "(sampled Hessian rows with $\\ell_1$ norm below ``zero_tol``), ``zero_rows`` (rows "
+        "sampled), ``zero_mass_used`` (mass put at $\\lambda = 0$ in the prediction), ``why`` "
+        "(why the spectrum is exact or SLQ) "
+    ),
+    "prediction": (
+        "the paper's fixed point: ``sparsity``, ``density``, ``lower``, ``upper`` (sparsities),"
+        " ``gap_pp`` (upper minus lower), ``interval_lower`` and ``interval_upper`` (an "
+        "interval on $s^*$ that covers the quadrature bias of SLQ, "
+        ":func:`pnlib.bounds.limit_interval`), ``radius`` ($R(s^*)$), ``negative`` "
+    ),
+    "estimates": (
+        "predicted sparsity per predictor of :mod:`pnlib.predict` (``paper``, ``free``, "
+        "``taylor``, ``refit``, ``authors``) "
+    ),
+    "recommended": ("the predictor :func:`pnlib.predict.predict_pruning_limit` recommends "),
+    "costs": (
+        "per predictor (``paper``, ...) and stage: ``hvps`` (Hessian-vector products), "
+        "``gradients``, ``data_passes``, ``seconds`` "
+    ),
+    "notes": ("what the prediction wants the reader to know (vacuous bounds, CG) "),
+    "variants": (
+        "the paper's fixed point with ``abs`` and ``clip`` handling of negative eigenvalues "
+        "(``negative_abs``, ``negative_clip``), without the zero-curvature mass "
+        "(``without_zero_mass``), from the first half of the Lanczos steps (``half_steps``, "
+        "``null`` for an exact spectrum), and the authors' pipeline one choice at a time "
+        "(``authors_quirks``, ``authors_grid_argmin``) "
+    ),
+    "actual": (
+        "largest sparsity meeting each criterion: ``accuracy`` (test accuracy not below dense),"
+        " ``accuracy_above`` (strictly above dense, the authors' code), ``tolerance``, ``loss``"
+        " (training-loss increase at most $\\epsilon$), and the measured refit limits ``refit`` "
+        "and ``refit_local`` (:mod:`pnlib.refit`) "
+    ),
+    "refit": (
+        "the refit measurements: ``limit``, ``local``, ``monotone``, ``evaluations``, "
+        "``iterations``, ``seconds``, and the points evaluated "
+    ),
+    "delta_pp": (
+        "per criterion of ``actual`` (``accuracy``, ``accuracy_above``, ``tolerance``, "
+        "``loss``, and the refit limits when measured) and per predictor, "
+        "$|s_{\\rm estimate} - s_{\\rm actual}|$ in points "
+    ),
+    "path": (
+        "the second-order model along the pruning step at $s^*$ "
+        "(:func:`pnlib.predict.path_terms`): ``radius``, ``linear`` ($g^\\top\\Delta$), "
+        "``quadratic`` ($\\tfrac12\\Delta^\\top H\\Delta$), ``random_quadratic`` ($\\tfrac12 "
+        "R^2\\operatorname{tr}H/D$), ``alignment`` (their ratio) and ``loss_increase`` (measured"
+        " by the sweep), at ``sparsity`` "
+    ),
+    "times": ("seconds per stage (:data:`STAGES`), ``total`` and ``wall`` "),
+    "reused": ("per stage, whether it was loaded from a finished earlier attempt "),
+    "curves": (
+        "the sweep, compact: ``stride`` (every ``stride``-th grid point), ``sparsity``, "
+        "``radius``, ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy``, "
+        "``theory`` ($s(R)$ at those radii) and ``taylor`` (the Taylor increase), each rounded "
+        "to 6 significant digits "
+    ),
+}
+"""What each section of ``metrics.json`` holds; the module docstring's table is made from it."""
+
+
+def _metrics_table() -> str:
+    # an RST table of METRICS_DOC, wrapped to the docstring's width
+    rule = "=" * 24 + "  " + "=" * 70
+    rows = [rule, f"{'key':24s}  content", rule]
+    for key, text in METRICS_DOC.items():
+        lines = textwrap.wrap(text, 70) or [""]
+        rows.append(f"{'``' + key + '``':24s}  {lines[0]}")
+        rows += [" " * 26 + line for line in lines[1:]]
+    return "\n".join([*rows, rule])
+
+
+if __doc__:
+    __doc__ = __doc__.replace("{metrics_table}", _metrics_table())
 
 
 def validate_metrics(metrics: dict[str, Any]) -> None:

@@ -77,30 +77,15 @@ class _OutOfTime(Exception):
 
 
 def check_eps(eps: Any) -> float | None:
-    """``None`` or a finite positive number; numpy scalars and 0-d tensors are accepted.
+    """``None`` (the batch-loss rule) or :func:`pnlib.bounds.check_eps`.
 
     Args:
         eps: The value.
 
     Returns:
         ``None`` or a float.
-
-    Raises:
-        ValueError: Otherwise.
     """
-    if eps is None:
-        return None
-    if isinstance(eps, Tensor):
-        eps = eps.item() if eps.numel() == 1 else eps
-    try:
-        value = float(eps)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(eps, bool) or not (value > 0 and math.isfinite(value)):
-        raise ValueError(
-            f"eps (allowed loss increase) must be a finite number > 0 or None, got {eps!r}"
-        )
-    return value
+    return None if eps is None else bounds.check_eps(eps)
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:

@@ -62,7 +62,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from pnlib import models, prune
+from pnlib import bounds, models, prune
 
 __all__ = [
     "Curve",
@@ -187,11 +187,7 @@ class Prediction:
 # validation
 
 
-def _check_eps(eps: float) -> float:
-    value = float(eps)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"eps (allowed loss increase) must be a finite number > 0, got {eps}")
-    return value
+_check_eps = bounds.check_eps
 
 
 def _check_grid(sparsities: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -258,3 +258,16 @@ def test_read_results_finds_runs(tiny_run):
     found = experiment.read_results(root)
     assert [(m["task"], m["run"]) for m in found] == [("tiny", "default")]
     assert Path(root / "tiny" / "default" / "metrics.json").is_file()
+
+
+def test_metrics_schema_and_its_documentation_are_one_source():
+    # every required section and key is documented, and the module docstring shows the table
+    assert set(experiment.METRICS_SCHEMA) <= set(experiment.METRICS_DOC)
+    assert set(experiment.METRICS_DOC) - set(experiment.METRICS_SCHEMA) == {"refit"}
+    for section, keys in experiment.METRICS_SCHEMA.items():
+        text = experiment.METRICS_DOC[section]
+        listed = [k for k in keys if k not in experiment.STAGES]  # times/reused cite STAGES
+        missing = [k for k in listed if f"``{k}``" not in text]
+        assert not missing, (section, missing)
+        assert f"``{section}``" in experiment.__doc__
+    assert "{metrics_table}" not in experiment.__doc__
