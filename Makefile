@@ -14,7 +14,7 @@ PIPFILTER := { grep -v "is ignored: it is neither a file nor a directory" || tru
 
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install book test lint unit route notebooks browser bench gpu-check experiment exercises clean
+.PHONY: help install book test lint unit slow route notebooks browser bench gpu-check experiment exercises clean
 
 help:
 	@echo "make book                  execute every chapter and write the HTML book to _build/html"
@@ -45,7 +45,11 @@ lint: install
 # a plain `pytest` leaves out the slow, notebook and browser tests (pyproject addopts); the
 # targets below name their markers with -m, which replaces the default selection
 unit: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser and not route" -n $(JOBS) -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser and not route and not slow" -n $(JOBS) -q
+
+# end-to-end runs of the pipeline, the benchmarks and the GPU check's CPU dry run
+slow: install
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "slow and not notebooks and not browser and not route" -n $(JOBS) -q
 
 # every model and dataset of the paper through `python -m pnlib.runner experiment <task> --smoke`
 route: install
@@ -63,7 +67,7 @@ notebooks: install
 browser: install
 	$(PY) -m pytest -m browser -q tests
 
-test: lint unit route notebooks
+test: lint unit slow route notebooks
 	$(PY) -m pnlib.runner seed-cache _build/nbval
 	$(MAKE) book
 	$(MAKE) browser

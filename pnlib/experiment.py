@@ -225,88 +225,19 @@ class ExperimentConfig:
                 f"unknown dataset {self.dataset!r}; choose one of {sorted(data.DATASETS)}"
             )
         object.__setattr__(self, "model_options", _model_options(self.model, self.model_options))
-        self._check_choices()
-        self._check_ranges()
+        _check_choices(self)
+        _check_ranges(self)
         if isinstance(self.data_root, os.PathLike):
             object.__setattr__(self, "data_root", os.fspath(self.data_root))
         for name in ("tolerance", "eps", "zero_tol", "data_root", "progress", "smoke"):
             object.__setattr__(
                 self, name, train.check_setting(name, getattr(self, name), CONFIG_RULES[name])
             )
-        if isinstance(self.predictors, str):
-            object.__setattr__(self, "predictors", (self.predictors,))
-        if not isinstance(self.predictors, (list, tuple)):
-            raise ValueError(
-                f"predictors must be a list of names from {predict.PREDICTORS}, "
-                f"got {self.predictors!r}"
-            )
-        object.__setattr__(self, "predictors", tuple(self.predictors or ()))
-        if not isinstance(self.measure_refit, bool) or not _is_int(self.refit_max_iter, 1):
-            raise ValueError(
-                "measure_refit must be true or false and refit_max_iter an integer >= 1, got "
-                f"{self.measure_refit!r}, {self.refit_max_iter!r}"
-            )
+        _check_prediction_fields(self)
         # the known size of the training split; run() checks again with the files' own size
         known = data.info(self.dataset).num_train
-        self._check_eps_batches(min(self.hessian_subset or known, known))
+        _check_eps_batches(self, min(self.hessian_subset or known, known))
         _settings(self)  # the prediction's own checks, once, before any work
-
-    def _check_eps_batches(self, examples: int | None) -> None:
-        """Refuse a Hessian subset too small for two batches of the ε rule.
-
-        Args:
-            examples: Examples the Hessian and ε average over (``None``: not known yet).
-
-        Raises:
-            ValueError: Naming ``HESSIAN_SUBSET`` and ``EPS_BATCH_SIZE`` when ``eps`` is derived
-                from fewer than two batch losses.
-        """
-        if self.eps is not None or examples is None:
-            return
-        batches = math.ceil(examples / self.eps_batch_size)
-        if batches < 2:
-            raise ValueError(
-                f"HESSIAN_SUBSET (hessian_subset) = {self.hessian_subset} leaves {examples} "
-                f"examples, {batches} batch of EPS_BATCH_SIZE (eps_batch_size) = "
-                f"{self.eps_batch_size}; eps from the spread of the batch losses needs at least "
-                "two: make HESSIAN_SUBSET larger than EPS_BATCH_SIZE, lower EPS_BATCH_SIZE, "
-                "or give EPS"
-            )
-
-    def _check_choices(self) -> None:
-        choices = {
-            "negative": (self.negative, NEGATIVE),
-            "zero_mass": (self.zero_mass, ZERO_MASS),
-            "hessian_dtype": (self.hessian_dtype, DTYPES),
-            "device": (self.device, DEVICES),
-        }
-        for name, (value, allowed) in choices.items():
-            if isinstance(value, bool) or value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        if not any(self.exact is v for v in (True, False)) and self.exact != "auto":
-            raise ValueError(f"exact must be true, false or 'auto', got {self.exact!r}")
-
-    def _check_ranges(self) -> None:
-        positive = {
-            "grid_points": self.grid_points,
-            "eps_batch_size": self.eps_batch_size,
-            "exact_max_dim": self.exact_max_dim,
-            "num_steps": self.num_steps,
-            "num_probes": self.num_probes,
-            "eval_batch_size": self.eval_batch_size,
-            "hessian_batch_size": self.hessian_batch_size,
-            "train_subset": self.train_subset,
-            "hessian_subset": self.hessian_subset,
-            "sweep_train_subset": self.sweep_train_subset,
-            "test_subset": self.test_subset,
-        }
-        bad = {k: v for k, v in positive.items() if v is not None and not _is_int(v, 1)}
-        if bad:
-            raise ValueError(f"{bad}: these must be integers >= 1 (subsets may be null)")
-        if not _is_int(self.seed, 0) or not _is_int(self.zero_rows, 0):
-            raise ValueError(
-                f"seed and zero_rows must be integers >= 0, got {self.seed!r}, {self.zero_rows!r}"
-            )
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -375,6 +306,84 @@ class ExperimentConfig:
                 k: d[k]
                 for k in ("model", "model_options", "dataset", "train_subset", "seed", "train")
             }
+        )
+
+
+def _check_prediction_fields(config: ExperimentConfig) -> None:
+    # predictors as a tuple of known names; the refit measurement's switch and budget
+    if isinstance(config.predictors, str):
+        object.__setattr__(config, "predictors", (config.predictors,))
+    if not isinstance(config.predictors, (list, tuple)):
+        raise ValueError(
+            f"predictors must be a list of names from {predict.PREDICTORS}, "
+            f"got {config.predictors!r}"
+        )
+    object.__setattr__(config, "predictors", tuple(config.predictors or ()))
+    if not isinstance(config.measure_refit, bool) or not _is_int(config.refit_max_iter, 1):
+        raise ValueError(
+            "measure_refit must be true or false and refit_max_iter an integer >= 1, got "
+            f"{config.measure_refit!r}, {config.refit_max_iter!r}"
+        )
+
+
+def _check_eps_batches(config: ExperimentConfig, examples: int | None) -> None:
+    """Refuse a Hessian subset too small for two batches of the ε rule.
+
+    Args:
+        config: The experiment.
+        examples: Examples the Hessian and ε average over (``None``: not known yet).
+
+    Raises:
+        ValueError: Naming ``HESSIAN_SUBSET`` and ``EPS_BATCH_SIZE`` when ``eps`` is derived
+            from fewer than two batch losses.
+    """
+    if config.eps is not None or examples is None:
+        return
+    batches = math.ceil(examples / config.eps_batch_size)
+    if batches < 2:
+        raise ValueError(
+            f"HESSIAN_SUBSET (hessian_subset) = {config.hessian_subset} leaves {examples} "
+            f"examples, {batches} batch of EPS_BATCH_SIZE (eps_batch_size) = "
+            f"{config.eps_batch_size}; eps from the spread of the batch losses needs at least "
+            "two: make HESSIAN_SUBSET larger than EPS_BATCH_SIZE, lower EPS_BATCH_SIZE, "
+            "or give EPS"
+        )
+
+
+def _check_choices(config: ExperimentConfig) -> None:
+    choices = {
+        "negative": (config.negative, NEGATIVE),
+        "zero_mass": (config.zero_mass, ZERO_MASS),
+        "hessian_dtype": (config.hessian_dtype, DTYPES),
+        "device": (config.device, DEVICES),
+    }
+    for name, (value, allowed) in choices.items():
+        if isinstance(value, bool) or value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    if not any(config.exact is v for v in (True, False)) and config.exact != "auto":
+        raise ValueError(f"exact must be true, false or 'auto', got {config.exact!r}")
+
+
+def _check_ranges(config: ExperimentConfig) -> None:
+    positive = {
+        "grid_points": config.grid_points,
+        "eps_batch_size": config.eps_batch_size,
+        "exact_max_dim": config.exact_max_dim,
+        "num_steps": config.num_steps,
+        "num_probes": config.num_probes,
+        "eval_batch_size": config.eval_batch_size,
+        "hessian_batch_size": config.hessian_batch_size,
+        "train_subset": config.train_subset,
+        "hessian_subset": config.hessian_subset,
+        "sweep_train_subset": config.sweep_train_subset,
+        "test_subset": config.test_subset,
+    }
+    bad = {k: v for k, v in positive.items() if v is not None and not _is_int(v, 1)}
+    if bad:
+        raise ValueError(f"{bad}: these must be integers >= 1 (subsets may be null)")
+    if not _is_int(config.seed, 0) or not _is_int(config.zero_rows, 0):
+        raise ValueError(
+            f"seed and zero_rows must be integers >= 0, got {config.seed!r}, {config.zero_rows!r}"
         )
 
 
@@ -859,7 +868,7 @@ def run(
     test_set = data.load(config.dataset, root=config.data_root, train=False)
     test_set = _subset(test_set, config.test_subset, config.seed + 5)
     hess_set = _subset(train_set, config.hessian_subset, config.seed + 2)
-    config._check_eps_batches(len(hess_set))
+    _check_eps_batches(config, len(hess_set))
     model = _build_model(config, device)
     config, notes = _what_runs(config, model)
     for note in notes:

@@ -844,63 +844,6 @@ class _ProbeCMS:
             nodes[i], weights[i] = x, V[0] ** 2
         return nodes, weights
 
-    def _secular_weights(
-        self, nodes: np.ndarray, omegas: np.ndarray, exact: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Weights w = β²S²/(1 + β²Q) of the reduced Radau nodes, with error bounds dw (nodes
-        # flagged ``exact`` are the targets, whose position is known exactly).
-        # A node y = θ_i + d that the pole θ_i dominates (|d| < 4β|z_i|) is placed by the
-        # secular equation, d = β²z_i² / D with D = θ_i + d + β²R_i − ω (R_i: the other
-        # poles), which is accurate where the rounding of D is small next to D, and then
-        # w = β²(d S_i − y1z_i)² / (d² + β²z_i² + β²d²Q_i), whose relative change is at most
-        # twice that of d. Elsewhere the formula is evaluated at the computed node, and dw
-        # bounds its change over the eigensolver's rounding of that node.
-        eps = np.finfo(np.float64).eps
-        poles, y1z, z2, b2 = self.poles, self.y1z, self.z2, self.b2
-        shape = nodes.shape
-        y = nodes.ravel().copy()
-        om = np.repeat(omegas, shape[1])
-        step = np.where(exact.ravel(), 0.0, 16 * eps * (np.abs(om) + self.scale))
-        i = np.clip(np.searchsorted(poles, y), 1, poles.size) - 1
-        i = np.where(
-            (i + 1 < poles.size)
-            & (np.abs(poles[np.minimum(i + 1, poles.size - 1)] - y) < np.abs(poles[i] - y)),
-            i + 1,
-            i,
-        )
-        d = y - poles[i]
-        w, dw = _christoffel_and_error(y, step, np.abs(d) > 10 * step, poles, y1z, z2, b2)
-        # refine only where the plain evaluation is not accurate enough
-        near = (np.abs(d) < 4 * self.b * np.sqrt(z2[i])) & ~exact.ravel() & ~(dw <= 1e-13)
-        for k in np.array_split(np.flatnonzero(near), max(1, int(near.sum()) // _CHUNK)):
-            if k.size == 0:
-                continue
-            rows, pole = np.arange(k.size), i[k]
-            th, dk, zk, yk = poles[pole], d[k], z2[pole], y1z[pole]
-            ok = dk != 0
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                for _ in range(3):
-                    inv = 1.0 / (poles[None, :] - (th + dk)[:, None])
-                    inv[rows, pole] = 0.0  # R_i: the other poles only
-                    terms = b2 * (inv @ z2)
-                    new_d = b2 * zk / (th + dk + terms - om[k])
-                    ok &= np.isfinite(new_d) & (np.sign(new_d) == np.sign(dk))
-                    dk = np.where(ok, new_d, dk)
-                size = np.abs(th) + np.abs(dk) + b2 * (np.abs(inv) @ z2) + np.abs(om[k])
-                rel_d = 8 * eps * size * np.abs(dk) / (b2 * zk)
-                inv = 1.0 / (poles[None, :] - (th + dk)[:, None])
-                inv[rows, pole] = 0.0
-                s_rest = inv @ y1z
-                inv *= inv
-                q_rest = inv @ z2
-                wk = b2 * (dk * s_rest - yk) ** 2 / (dk**2 + b2 * zk + b2 * dk**2 * q_rest)
-            ok &= np.isfinite(wk) & (rel_d < 1e-3)
-            k, wk, dk, rel_d, th = k[ok], wk[ok], dk[ok], rel_d[ok], th[ok]
-            y[k] = th + dk
-            w[k] = wk
-            dw[k] = wk * (3 * rel_d + 16 * eps)
-        return y.reshape(shape), w.reshape(shape), (dw + 8 * eps * w).reshape(shape)
-
     def rules(self, targets: np.ndarray, cap: float, delta: float) -> tuple[np.ndarray, ...]:
         # nodes of the Radau rules through the targets and, at each node, bounds on L and U
         # and on F (see _cumulative_bounds); a target next to a live Ritz value needs
@@ -932,7 +875,7 @@ class _ProbeCMS:
                 red[rows[snap], near[snap]] = targets[snap]
                 exact = np.zeros(red.shape, dtype=bool)
                 exact[rows[snap], near[snap]] = True
-                red, w, dw = self._secular_weights(red, omegas, exact)
+                red, w, dw = _secular_weights(self, red, omegas, exact)
                 parts.append(red)
                 weights.append(w)
                 errors.append(dw)
@@ -964,6 +907,64 @@ class _ProbeCMS:
         # rounding of the eigenvectors): only their total counts
         tol = np.where(fallback, _CLUSTER * eps * (np.abs(omegas) + self.scale), self.cluster)
         return (nodes, *_cumulative_bounds(nodes, w, dw, tol))
+
+
+def _secular_weights(
+    cms: _ProbeCMS, nodes: np.ndarray, omegas: np.ndarray, exact: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Weights w = β²S²/(1 + β²Q) of the reduced Radau nodes, with error bounds dw (nodes
+    # flagged ``exact`` are the targets, whose position is known exactly).
+    # A node y = θ_i + d that the pole θ_i dominates (|d| < 4β|z_i|) is placed by the
+    # secular equation, d = β²z_i² / D with D = θ_i + d + β²R_i − ω (R_i: the other
+    # poles), which is accurate where the rounding of D is small next to D, and then
+    # w = β²(d S_i − y1z_i)² / (d² + β²z_i² + β²d²Q_i), whose relative change is at most
+    # twice that of d. Elsewhere the formula is evaluated at the computed node, and dw
+    # bounds its change over the eigensolver's rounding of that node.
+    eps = np.finfo(np.float64).eps
+    poles, y1z, z2, b2 = cms.poles, cms.y1z, cms.z2, cms.b2
+    shape = nodes.shape
+    y = nodes.ravel().copy()
+    om = np.repeat(omegas, shape[1])
+    step = np.where(exact.ravel(), 0.0, 16 * eps * (np.abs(om) + cms.scale))
+    i = np.clip(np.searchsorted(poles, y), 1, poles.size) - 1
+    i = np.where(
+        (i + 1 < poles.size)
+        & (np.abs(poles[np.minimum(i + 1, poles.size - 1)] - y) < np.abs(poles[i] - y)),
+        i + 1,
+        i,
+    )
+    d = y - poles[i]
+    w, dw = _christoffel_and_error(y, step, np.abs(d) > 10 * step, poles, y1z, z2, b2)
+    # refine only where the plain evaluation is not accurate enough
+    near = (np.abs(d) < 4 * cms.b * np.sqrt(z2[i])) & ~exact.ravel() & ~(dw <= 1e-13)
+    for k in np.array_split(np.flatnonzero(near), max(1, int(near.sum()) // _CHUNK)):
+        if k.size == 0:
+            continue
+        rows, pole = np.arange(k.size), i[k]
+        th, dk, zk, yk = poles[pole], d[k], z2[pole], y1z[pole]
+        ok = dk != 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for _ in range(3):
+                inv = 1.0 / (poles[None, :] - (th + dk)[:, None])
+                inv[rows, pole] = 0.0  # R_i: the other poles only
+                terms = b2 * (inv @ z2)
+                new_d = b2 * zk / (th + dk + terms - om[k])
+                ok &= np.isfinite(new_d) & (np.sign(new_d) == np.sign(dk))
+                dk = np.where(ok, new_d, dk)
+            size = np.abs(th) + np.abs(dk) + b2 * (np.abs(inv) @ z2) + np.abs(om[k])
+            rel_d = 8 * eps * size * np.abs(dk) / (b2 * zk)
+            inv = 1.0 / (poles[None, :] - (th + dk)[:, None])
+            inv[rows, pole] = 0.0
+            s_rest = inv @ y1z
+            inv *= inv
+            q_rest = inv @ z2
+            wk = b2 * (dk * s_rest - yk) ** 2 / (dk**2 + b2 * zk + b2 * dk**2 * q_rest)
+        ok &= np.isfinite(wk) & (rel_d < 1e-3)
+        k, wk, dk, rel_d, th = k[ok], wk[ok], dk[ok], rel_d[ok], th[ok]
+        y[k] = th + dk
+        w[k] = wk
+        dw[k] = wk * (3 * rel_d + 16 * eps)
+    return y.reshape(shape), w.reshape(shape), (dw + 8 * eps * w).reshape(shape)
 
 
 def _cumulative_bounds(

@@ -60,3 +60,12 @@ def test_the_magnitude_order_has_one_owner():
     for name in ("bounds", "prune", "predictors", "predict", "refit"):
         source = (PACKAGE / f"{name}.py").read_text()
         assert "argsort(np.abs" not in source and "sort(weights.abs()" not in source, name
+
+
+def test_every_class_is_under_200_lines():
+    long = {}
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 >= 200:
+                long[f"{path.stem}.{node.name}"] = node.end_lineno - node.lineno + 1
+    assert long == {}, f"split these classes: {long}"
