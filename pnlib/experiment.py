@@ -2,7 +2,7 @@ r"""The paper's experiment end to end: train, sweep, spectrum, predict, measure,
 
 Two entry points:
 
-* :func:`predict_pruning_limit` (from :mod:`pnlib.predict`) is what a researcher calls on their
+* :func:`pnlib.predict.predict_pruning_limit` is what a researcher calls on their
   own trained network: every predictor of the pruning limit, with a recommendation.
 * :func:`run` executes one :class:`ExperimentConfig` (one task of the paper, or an embedded one):
   it trains with LOMP (or loads the cached checkpoint), sweeps one-shot global magnitude pruning

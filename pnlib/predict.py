@@ -47,14 +47,20 @@ __all__ = [
     "DEFAULT_PREDICTORS",
     "PREDICTORS",
     "Comparison",
+    "Curvature",
+    "OutOfTime",
     "PruningPrediction",
     "Settings",
     "as_dataset",
     "batch_loss_eps",
     "boundary_rows",
+    "check_eps",
     "compare",
+    "estimate_spectrum",
     "half_steps_estimate",
+    "path_terms",
     "predict_pruning_limit",
+    "summarize_spectrum",
     "zero_curvature_mass",
 ]
 
@@ -69,7 +75,7 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 Stage = Callable[[str, list, Callable[[], Any]], Any]
 
 
-class _OutOfTime(Exception):
+class OutOfTime(Exception):
     """A predictor ran past its time bound."""
 
 
@@ -374,10 +380,10 @@ class Curvature:
             ``H V``.
 
         Raises:
-            _OutOfTime: Past the deadline of a time-bounded predictor.
+            OutOfTime: Past the deadline of a time-bounded predictor.
         """
         if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise _OutOfTime
+            raise OutOfTime
         self.products += V.shape[1]
         return self.op @ V.to(self.op.dtype)
 
@@ -884,7 +890,7 @@ class _Run:
             self.curv.deadline = time.perf_counter() + self.s.max_seconds
         try:
             return compute()
-        except _OutOfTime:
+        except OutOfTime:
             self.notes.append(f"{name} stopped at its time bound of {self.s.max_seconds} s")
             return None
         finally:

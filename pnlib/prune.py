@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 CRITERIA = ("accuracy", "accuracy_above", "tolerance", "loss")
+"""The criteria of :func:`actual_limit`."""
 
 
 def global_magnitude_masks(model: nn.Module, sparsity: float) -> dict[str, Tensor]:
