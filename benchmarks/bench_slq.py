@@ -17,7 +17,7 @@ the pipeline's 128 steps and 4 probes), each timed twice in turns, best time kep
   double-backward pass over the data.
 
 Accuracy ("equal accuracy") is checked on the same functionals for all three: ``tr(H)/D`` and
-``tr f_R(H)/D`` (design.md section 5) by direct quadrature, against the exact spectrum when it
+``tr f_R(H)/D`` (minimum density) by direct quadrature, against the exact spectrum when it
 fits in memory (``--scale small``: the digits MLP, D = 3,466). Results go to
 ``benchmarks/results/slq-<scale>-<device>.json``.
 """

@@ -16,6 +16,7 @@ group on a shared machine.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -143,13 +144,11 @@ def temporary_prefix(path: str | os.PathLike) -> str:
 
 
 def _umask() -> int:
-    try:  # Linux: read it without changing it (os.umask would, for a moment, in every thread)
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
+    # Linux: read it without changing it (os.umask would, for a moment, in every thread)
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -238,11 +237,9 @@ def clean_stale_temporaries(*folders: str | os.PathLike, recursive: bool = False
         for candidate in folder.rglob(".*") if recursive else folder.glob(".*"):
             match = _TEMP.search(candidate.name)
             if match and candidate.is_file() and not pid_alive(int(match.group(1))):
-                try:
+                with contextlib.suppress(FileNotFoundError):  # another cleaner got there first
                     candidate.unlink()
                     removed.append(candidate)
-                except FileNotFoundError:
-                    pass
     return removed
 
 

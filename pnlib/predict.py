@@ -40,6 +40,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 from pnlib import authors, bounds, predictors, prune, spectrum, train
+from pnlib._hvp_cache import available_bytes
 from pnlib.magnitude import flat_prunable, magnitude_order, num_removed, removed_sq_norms
 from pnlib.predictors import PredictorCost
 
@@ -429,24 +430,12 @@ class Curvature:
         return 0.5 * (H + H.T)
 
 
-def _memory_available() -> int:
-    # MemAvailable on Linux, in bytes; 0 where unknown (then memory is not what decides)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 def _exact_affordable(curv: Curvature, settings: Settings, dim: int) -> tuple[bool, str]:
     if settings.exact is not True and settings.exact is not False:
         if dim > settings.exact_max_dim:
             return False, f"D = {dim} > exact_max_dim = {settings.exact_max_dim}"
         need = 3 * 8 * dim * dim
-        available = _memory_available()
+        available = available_bytes(torch.device("cpu"))
         if available and need > available / 4:
             return False, f"the dense Hessian needs {need / 2**30:.1f} GiB"
         product = curv.block(curv.prunable)

@@ -99,7 +99,7 @@ def test_prediction_matches_independent_computation(tiny_run):
     w = np.sort(np.abs(prune.flat_prunable(model).double().numpy()))
     cum = np.concatenate([[0.0], np.cumsum(w**2)])
 
-    def g(s):  # s(R(s)) - s on the exact removed norm, design.md section 5
+    def g(s):  # s(R(s)) - s on the exact removed norm
         radius2 = cum[int(np.floor(s * w.size + 0.5))]
         return np.mean(2 * eps / (2 * eps + np.abs(lam) * radius2)) - s
 

@@ -24,8 +24,6 @@ def rel(a, b):
     ],
 )
 def test_capped_block_equals_dense_hessian(case, monkeypatch, method, cache):
-    if cache and not case.classification:
-        pytest.skip("MSE products run uncached (jacrev)")
     H = case.hessian()
     widths = []
     split = pnlib.hessian.split_block

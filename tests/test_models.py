@@ -12,7 +12,7 @@ from pnlib import models
 CIFAR = (3, 32, 32)
 TINY = (3, 64, 64)
 
-# paper-notes 5.3: (model, classes, conv+linear parameters, prunable weights, BatchNorm parameters)
+# the authors' architectures: (model, classes, conv+linear and prunable weights, BatchNorm)
 PAPER_COUNTS = [
     ("fc5", 10, 3_885_010, 3_883_000, 0),
     ("fc12", 10, 7_269_610, 7_263_000, 0),

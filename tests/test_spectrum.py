@@ -59,7 +59,7 @@ EPS, R = 1e-3, 0.5
 
 
 def f_R(lam: np.ndarray) -> np.ndarray:
-    """Minimum-density integrand of design.md section 5: |λ|R² / (|λ|R² + 2ε)."""
+    """Minimum-density integrand of the pruning limit: |λ|R² / (|λ|R² + 2ε)."""
     a = np.abs(lam) * R**2
     return a / (a + 2 * EPS)
 
