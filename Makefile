@@ -42,7 +42,7 @@ lint: install
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m pnlib.runner check-sources
 
-# a plain `pytest` leaves out the slow, notebook and browser tests (pyproject addopts); the
+# a plain `pytest` runs these fast tests on one worker per core (pyproject addopts); the
 # targets below name their markers with -m, which replaces the default selection
 unit: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not notebooks and not browser and not route and not slow" -n $(JOBS) -q
@@ -62,10 +62,10 @@ notebooks: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider -q -n $(JOBS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
 	  --rootdir _build/nbval -c /dev/null _build/nbval/*.ipynb
-	OMP_NUM_THREADS=1 $(PY) -m pytest -m notebooks -q tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m notebooks -n 0 -q tests
 
 browser: install
-	$(PY) -m pytest -m browser -q tests
+	$(PY) -m pytest -m browser -n 0 -q tests
 
 test: lint unit slow route notebooks
 	$(PY) -m pnlib.runner seed-cache _build/nbval

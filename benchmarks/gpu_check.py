@@ -206,8 +206,8 @@ def plan(device: str, dry_run: bool, out: Path, bench_dir: Path, data_root: Path
     bench_scale = "small" if dry_run else "resnet18"
     steps = {
         "tests": {
-            "command": [py, "-m", "pytest", "-m", "gpu", "-q", "-rs", "-p", "no:cacheprovider"]
-            + ["tests", f"--junitxml={out / 'pytest-gpu.xml'}"],
+            "command": [py, "-m", "pytest", "-m", "gpu", "-n", "0", "-q", "-rs"]
+            + ["-p", "no:cacheprovider", "tests", f"--junitxml={out / 'pytest-gpu.xml'}"],
         },
         "bench-hvp": {
             "command": [py, "benchmarks/bench_hvp.py", "--device", device, *scale]

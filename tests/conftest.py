@@ -10,6 +10,9 @@ one or another size.
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # one thread per worker: the workers already fill the cores
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from dataclasses import dataclass  # noqa: E402
 

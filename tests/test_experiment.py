@@ -47,6 +47,7 @@ def tiny_run(tmp_path_factory):
     return root, experiment.run(TINY, results_root=root)
 
 
+@pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
 def test_pipeline_writes_valid_results(tiny_run):
     root, result = tiny_run
     folder = root / "tiny" / "default"
@@ -67,6 +68,7 @@ def test_pipeline_writes_valid_results(tiny_run):
     assert experiment.train_checkpoint(config, root).is_file()
 
 
+@pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
 def test_prediction_matches_independent_computation(tiny_run):
     """Fixed point and actual limits recomputed from the model with numpy and the sweep."""
     _, result = tiny_run
@@ -114,6 +116,7 @@ def test_prediction_matches_independent_computation(tiny_run):
     )
 
 
+@pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
 def test_resume_after_interruptions_gives_identical_metrics(tiny_run, tmp_path, monkeypatch):
     _, reference = tiny_run
     calls = {"n": 0}
@@ -152,6 +155,7 @@ def test_resume_after_interruptions_gives_identical_metrics(tiny_run, tmp_path, 
     assert _comparable(again.metrics) == _comparable(reference.metrics)
 
 
+@pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
 def test_validate_metrics_names_what_is_wrong(tiny_run):
     _, result = tiny_run
     broken = copy.deepcopy(result.metrics)
@@ -253,6 +257,7 @@ def test_every_experiment_file_is_a_valid_config():
         assert config.task == path.stem
 
 
+@pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
 def test_read_results_finds_runs(tiny_run):
     root, _ = tiny_run
     found = experiment.read_results(root)

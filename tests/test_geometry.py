@@ -462,6 +462,7 @@ def test_subspace_meets_ellipsoid_by_direct_minimisation():
     assert 0 < fast.sum() < 40
 
 
+@pytest.mark.slow  # a Monte Carlo phase transition over many dimensions
 def test_orthant_transition_matches_wendel():
     dim, trials = 12, 300
     ks = np.array([3, 5, 6, 7, 9])

@@ -282,6 +282,7 @@ def test_paper_estimate_is_the_bounds_fixed_point():
     assert p.estimates["free"] == free.estimate
 
 
+@pytest.mark.slow  # every predictor and both refit limits end to end
 def test_compare_uses_the_engine_eps_and_prediction():
     net, ds = _two_layer(n=300)
     grid = np.arange(20) / 20
@@ -305,6 +306,7 @@ def test_compare_uses_the_engine_eps_and_prediction():
     assert set(only.predicted) == {"paper", "paper_lower", "paper_upper", "taylor"}
 
 
+@pytest.mark.slow  # every predictor and both refit limits end to end
 def test_compare_collects_every_predictor_and_limit():
     net, ds = _two_layer(dead_inputs=0, n=300)
     net, ds = net.float(), TensorDataset(ds.tensors[0].float(), ds.tensors[1])

@@ -575,6 +575,7 @@ def _fake_run(template, folder, run, **changes):
     return metrics
 
 
+@pytest.mark.slow  # the runner's stages end to end
 def test_reproduction_counts_only_runs_with_the_task_files_parameters(tmp_path):
     curated = read_json(project_root() / "results" / "digits-mlp" / "default" / "metrics.json")
     root = tmp_path / "results"
@@ -606,6 +607,7 @@ def test_reproduction_page_selects_with_task_runs():
 # ------------------------------------------------------------------------- robust files
 
 
+@pytest.mark.slow  # the runner's stages end to end
 def test_corrupt_stage_and_training_checkpoints_are_named_moved_and_recomputed(tiny, tmp_path):
     _, reference, _ = tiny
     root = tmp_path / "results"
@@ -624,6 +626,7 @@ def test_corrupt_stage_and_training_checkpoints_are_named_moved_and_recomputed(t
     assert _comparable(again.metrics) == _comparable(reference.metrics)
 
 
+@pytest.mark.slow  # the runner's stages end to end
 def test_stale_temporaries_are_removed_on_start(tiny, tmp_path):
     root = tmp_path / "results"
     folder = root / "tiny" / "default" / "checkpoints"
