@@ -1,8 +1,10 @@
 """pnlib: the library behind the Pruning limits book.
 
-Modules, in dependency order (each imports only from those above it; ``plotting`` is a leaf):
+Modules, in dependency order (each imports only from those above it; ``claims``, ``plotting``
+are leaves):
 
 - ``paths``, ``repro``: project paths, atomic writes, seeding, the environment record;
+- ``claims``: the checked claims of the book's prose (a leaf, like ``plotting``);
 - ``data``, ``models``: the embedded and the paper's datasets and architectures;
 - ``magnitude``: the magnitude order of the prunable weights, the one owner of "which go first";
 - ``hessian``: Hessian-vector products over a dataset, exact Hessians for tiny networks;

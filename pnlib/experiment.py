@@ -20,7 +20,7 @@ augmentation in a fixed order, so a resumed run gives exactly the metrics of an 
 (only the recorded times differ). A checkpoint that cannot be read is named in a warning, moved
 aside and recomputed; temporary files of a killed attempt are removed when the next one starts.
 
-**Parameters.** Chapter 08's UPPER_CASE parameters are checked by :func:`check_parameters`
+**Parameters.** Chapter 09's UPPER_CASE parameters are checked by :func:`check_parameters`
 (:func:`parameter_rules`: type and range of each, named in the message) and mapped onto the
 config by :func:`config_from_parameters`; ``make experiment`` does this before a kernel starts.
 :data:`SMOKE_PARAMETERS` is the smoke size of ``make experiment NAME=<task> SMOKE=1``, and
@@ -461,7 +461,7 @@ CONFIG_RULES: dict[str, train.Rule] = {
 }
 """What each :class:`ExperimentConfig` field allows (``train`` has :data:`pnlib.train.TRAIN_RULES`).
 
-The notebook parameters of chapter 08 are checked against these rules, under their own
+The notebook parameters of chapter 09 are checked against these rules, under their own
 UPPER_CASE names, before anything runs (:func:`config_from_parameters`)."""
 
 
@@ -504,7 +504,7 @@ TRAIN_PARAMETERS = {
     "WARMUP_EPOCHS": "warmup_epochs",
     "STEP_PER_ITERATION": "step_per_iteration",
 }
-"""Notebook parameters of chapter 08 that map onto :class:`pnlib.train.TrainConfig` fields."""
+"""Notebook parameters of chapter 09 that map onto :class:`pnlib.train.TrainConfig` fields."""
 
 NOTEBOOK_RULES: dict[str, train.Rule] = {
     "SAVE_RESULTS": train.Rule("bool"),
@@ -516,14 +516,14 @@ NOTEBOOK_RULES: dict[str, train.Rule] = {
     "DEMO_ZERO_ROWS": train.Rule("int", low=0),
     "DEMO_MAX_GB": train.Rule("float", low=0, low_open=True),
 }
-"""Notebook parameters of chapter 08 that do not belong to the configuration, and their rules."""
+"""Notebook parameters of chapter 09 that do not belong to the configuration, and their rules."""
 
 NOTEBOOK_ONLY = tuple(NOTEBOOK_RULES)
 """Notebook parameters that do not belong to the configuration."""
 
 
 def parameter_rules() -> dict[str, train.Rule]:
-    """What each notebook parameter of chapter 08 allows, by its UPPER_CASE name.
+    """What each notebook parameter of chapter 09 allows, by its UPPER_CASE name.
 
     Returns:
         ``EPOCHS`` → the rule of ``train.epochs``, ``NUM_STEPS`` → that of ``num_steps``, ...,
@@ -569,7 +569,7 @@ def check_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> ExperimentConfig:
-    """Map the UPPER_CASE notebook parameters of chapter 08 onto an :class:`ExperimentConfig`.
+    """Map the UPPER_CASE notebook parameters of chapter 09 onto an :class:`ExperimentConfig`.
 
     Every parameter is first checked by :func:`check_parameters` under its own name. ``EPOCHS``,
     ``LR`` and the other names in :data:`TRAIN_PARAMETERS` go to ``train``, ``MODEL_OPTIONS`` (a
@@ -626,7 +626,7 @@ SMOKE_PARAMETERS: dict[str, Any] = {
 One epoch on 16 training images; the Hessian, ε (two batches of one image) and the zero rows on
 2 images; a sweep of 4 sparsities over 8 training and 8 test images; SLQ with one probe of 3
 steps; the refit measurement with 2 L-BFGS iterations per point; the demonstration cells of
-chapter 08 with one probe of 2 steps. The trust-region ``refit`` predictor is left out: its
+chapter 09 with one probe of 2 steps. The trust-region ``refit`` predictor is left out: its
 conjugate-gradient iterations (up to 100 products per sparsity) cannot be capped from a task
 file. The run is named ``smoke`` and marked ``smoke: true`` in its config. What remains costs
 most for the largest networks: a Hessian-vector product of a convolutional network on a CPU,
@@ -809,7 +809,7 @@ def train_checkpoint(config: ExperimentConfig, results_root: Path) -> Path:
 
 
 def results_root_for(save_results: bool) -> Path:
-    """The results root chapter 08 writes to.
+    """The results root chapter 09 writes to.
 
     Args:
         save_results: The notebook's ``SAVE_RESULTS``.
@@ -1345,7 +1345,7 @@ def summary(
 def demo_plan(
     dim: int, examples: int, steps: int, probes: int, max_gb: float, itemsize: int = 8
 ) -> dict[str, Any]:
-    """How large chapter 08's demonstration may be: its Lanczos memory against a budget.
+    """How large chapter 09's demonstration may be: its Lanczos memory against a budget.
 
     SLQ keeps every Lanczos vector of every probe, ``probes × steps × D`` numbers. When that
     does not fit in ``max_gb``, one probe is used, and the steps are lowered until it fits; with

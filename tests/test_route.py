@@ -17,7 +17,7 @@ What is checked here, each against the issue's list:
 - progress lines and the summary; the reproduction page's choice of runs;
 - robust files: corrupt checkpoints moved aside and recomputed, stale temporaries removed,
   the last good notebook kept, results readable by the group;
-- chapter 08's demonstration sized by a memory estimate.
+- chapter 09's demonstration sized by a memory estimate.
 """
 
 import copy
@@ -52,7 +52,7 @@ PAPER_TASKS = (
     "resnet50-tinyimagenet",
 )
 # every paper model and every paper dataset once (see the module docstring). fc5 runs the smoke
-# size as ``make experiment NAME=fc5-cifar10 SMOKE=1`` does, every stage and chapter 08's
+# size as ``make experiment NAME=fc5-cifar10 SMOKE=1`` does, every stage and chapter 09's
 # demonstration included. For the others, whose Hessian-vector products (convolutions on a CPU)
 # and fixed points over tens of millions of weights dominate, the test also leaves out the
 # demonstration cells, the refit measurement, the zero rows and every predictor but the paper's
@@ -150,7 +150,7 @@ def test_paper_task_defaults_and_config_agree(task):
     """The notebook's defaults, the task file and SMOKE=1 compose into a config that builds."""
     for smoke in (False, True):
         notebook, injected, full = runner.task_parameters(task, smoke=smoke)
-        assert notebook == project_root() / "notebooks" / "08_experiments.py"
+        assert notebook == project_root() / "notebooks" / "09_experiments.py"
         assert set(full) == set(runner.parameter_names(notebook))
         config = experiment.config_from_parameters(full)
         assert (config.task, config.smoke) == (task, smoke)
@@ -164,7 +164,7 @@ def test_paper_task_defaults_and_config_agree(task):
 
 
 def test_the_notebook_default_model_options_take_the_models_defaults():
-    defaults = runner.parameter_defaults(project_root() / "notebooks" / "08_experiments.py")
+    defaults = runner.parameter_defaults(project_root() / "notebooks" / "09_experiments.py")
     assert defaults["MODEL_OPTIONS"] == {}
     config = experiment.config_from_parameters(defaults)
     assert config.model_options == models._OPTIONS["mlp"]  # recorded as it runs
@@ -239,7 +239,7 @@ def test_smoke_route_through_the_runner(task, paper_env):
     assert f"== {task}/smoke (smoke run" in proc.stdout
     assert f"metrics: {folder / 'metrics.json'}" in proc.stdout
     assert f"notebook: {out}" in proc.stdout and "predicted sparsity" in proc.stdout
-    # chapter 08's demonstration ran on the 2 examples there are (fewer than DEMO_EXAMPLES)
+    # chapter 09's demonstration ran on the 2 examples there are (fewer than DEMO_EXAMPLES)
     shown = "demonstration on 0 examples" if lean else "demonstration on 2 examples"
     assert shown in out.read_text()
     # group-readable results, no temporaries left
@@ -388,7 +388,7 @@ def test_task_file_float_and_unknown_keys(tmp_path):
     good = _task_file(
         tmp_path,
         """\
-        notebook: notebooks/08_experiments.py
+        notebook: notebooks/09_experiments.py
         parameters:
           TASK: my-task
           L1: 5e-5
@@ -400,7 +400,7 @@ def test_task_file_float_and_unknown_keys(tmp_path):
     misspelled = _task_file(
         tmp_path,
         """\
-        notebook: notebooks/08_experiments.py
+        notebook: notebooks/09_experiments.py
         parameter:
           TASK: my-task
         """,
@@ -439,13 +439,16 @@ def test_l1_from_the_command_line_is_a_float(monkeypatch, capsys):
     seen = {}
 
     def fake_execute(source, output, *, parameters, **kwargs):
-        seen.update(parameters)
+        seen.update(parameters, claims=os.environ.get("PNLIB_CLAIMS"))
         return output
 
     monkeypatch.setattr(runner, "execute", fake_execute)
     monkeypatch.setattr(data, "load", lambda *a, **k: None)  # no CIFAR files needed here
+    monkeypatch.delenv("PNLIB_CLAIMS", raising=False)
     assert runner.main(["experiment", "fc5-cifar10", "-p", "L1", "1e-4", "--smoke"]) == 0
     assert seen["L1"] == 1e-4 and seen["SMOKE"] is True and seen["RUN"] == "smoke"
+    # the book's claims warn on a task's data instead of stopping the run, and only there
+    assert seen["claims"] == "warn" and "PNLIB_CLAIMS" not in os.environ
     assert "fc5-cifar10 (smoke run)" in capsys.readouterr().out
 
 
@@ -552,7 +555,7 @@ def test_runner_streams_the_notebook_output(monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", fake)
     with pytest.raises(KeyboardInterrupt):
         runner.execute(
-            project_root() / "notebooks" / "08_experiments.py",
+            project_root() / "notebooks" / "09_experiments.py",
             Path(os.environ.get("TMPDIR", "/tmp")) / "pnlib-stream-test.ipynb",
             stream=True,
         )
@@ -705,7 +708,7 @@ def test_a_failed_rerun_keeps_the_last_good_notebook(tmp_path):
     assert not failed.exists()
 
 
-# ------------------------------------------------------------------------- chapter 08's demo
+# ------------------------------------------------------------------------- chapter 09's demo
 
 
 def test_demo_plan_scales_with_the_task():
@@ -723,10 +726,10 @@ def test_demo_plan_scales_with_the_task():
 
 
 def test_chapter_08_demo_cells_use_the_plan():
-    source = (project_root() / "notebooks" / "08_experiments.py").read_text()
+    source = (project_root() / "notebooks" / "09_experiments.py").read_text()
     assert "experiment.demo_plan(" in source and "num_steps=64" not in source
     for name in ("DEMO_STEPS", "DEMO_PROBES", "DEMO_ZERO_ROWS", "DEMO_MAX_GB"):
-        assert name in runner.parameter_names(project_root() / "notebooks" / "08_experiments.py")
+        assert name in runner.parameter_names(project_root() / "notebooks" / "09_experiments.py")
 
 
 @pytest.fixture(autouse=True)

@@ -122,7 +122,7 @@ ax.axhline(ZERO_TOL, color="grey", linestyle="--", linewidth=1.5, label="zero th
 ax.set_xlabel("magnitude quantile of the weight (%)")
 ax.set_ylabel("$\\ell_1$ norm of its Hessian row")
 ax.legend()
-plotting.maybe_save(fig, "fig-structure-rows", notebook="12_structure", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-structure-rows", notebook="13_structure", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]
@@ -161,7 +161,7 @@ ax.set_xscale("log")
 ax.set_xlabel("weight magnitude $|w_i|$")
 ax.set_ylabel("count")
 ax.legend(fontsize=8)
-plotting.maybe_save(fig, "fig-structure-magnitudes", notebook="12_structure", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-structure-magnitudes", notebook="13_structure", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]
@@ -233,7 +233,7 @@ ax.set_yticks(range(NUM_RUNS), [str(s) for s in seeds])
 ax.set_xlabel("seed")
 ax.set_ylabel("seed")
 fig.colorbar(image, ax=ax, label="TV distance")
-plotting.maybe_save(fig, "fig-structure-tv", notebook="12_structure", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-structure-tv", notebook="13_structure", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]

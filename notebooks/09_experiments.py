@@ -139,7 +139,7 @@ ax_acc.set_ylabel("accuracy")
 ax_loss.set_ylabel("loss / dense loss")
 ax_loss.set_yscale("log")
 ax_acc.legend(fontsize=8)
-plotting.maybe_save(fig, "fig-experiments-curves", notebook="08_experiments", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-experiments-curves", notebook="09_experiments", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]
@@ -167,7 +167,7 @@ ax.set_xscale("symlog", linthresh=0.1)
 ax.set_xlabel("norm of the removed weights $R$")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
 ax.legend()
-plotting.maybe_save(fig, "fig-experiments-theory", notebook="08_experiments", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-experiments-theory", notebook="09_experiments", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]

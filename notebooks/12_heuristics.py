@@ -155,7 +155,7 @@ ax.set_xticks(idx)
 ax.set_xlabel("round of iterative pruning")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
 ax.legend(fontsize=9)
-plotting.maybe_save(fig, "fig-heuristics-rounds", notebook="10_heuristics", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-heuristics-rounds", notebook="12_heuristics", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]
@@ -210,7 +210,7 @@ ax.set_xlabel("removed norm $R$")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
 ax.set_ylim(0, 1)
 ax.legend(fontsize=9)
-plotting.maybe_save(fig, "fig-heuristics-l2", notebook="10_heuristics", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-heuristics-l2", notebook="12_heuristics", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]
@@ -284,7 +284,7 @@ ax.set_xlabel("removed norm $R$")
 ax.set_ylabel("sparsity $s$ (fraction removed)")
 ax.set_ylim(0, 1)
 ax.legend(fontsize=9)
-plotting.maybe_save(fig, "fig-heuristics-scaling", notebook="10_heuristics", enabled=SAVE_FIGS)
+plotting.maybe_save(fig, "fig-heuristics-scaling", notebook="12_heuristics", enabled=SAVE_FIGS)
 plt.show()
 
 # %% [markdown]

@@ -181,7 +181,7 @@ ax.set_xlim(0.4, 1.0)
 ax.set_xlabel("sparsity $s$ (fraction of weights removed)")
 ax.set_ylabel("training-loss increase")
 ax.legend(fontsize=8, loc="lower right")
-plotting.maybe_save(fig, "fig-which-prediction-curves", notebook="09_which_prediction",
+plotting.maybe_save(fig, "fig-which-prediction-curves", notebook="10_which_prediction",
                     enabled=SAVE_FIGS)
 plt.show()
 
@@ -263,7 +263,7 @@ ax.set_ylim(bottom=1e-6)
 ax.set_xlabel("sparsity $s$")
 ax.set_ylabel("curvature term")
 ax.legend(fontsize=9)
-plotting.maybe_save(fig, "fig-which-prediction-subspace", notebook="09_which_prediction",
+plotting.maybe_save(fig, "fig-which-prediction-subspace", notebook="10_which_prediction",
                     enabled=SAVE_FIGS)
 plt.show()
 ratio_at_paper = float(np.interp(comparison.predicted["paper"], grid, ratio))
@@ -343,7 +343,7 @@ ax.set_xticks(factors, [f"{f:g}" for f in factors])
 ax.set_xlabel("allowed loss increase $\\epsilon$, in multiples of the batch-loss std")
 ax.set_ylabel("limit (sparsity)")
 ax.legend(fontsize=9)
-plotting.maybe_save(fig, "fig-which-prediction-eps", notebook="09_which_prediction",
+plotting.maybe_save(fig, "fig-which-prediction-eps", notebook="10_which_prediction",
                     enabled=SAVE_FIGS)
 plt.show()
 
