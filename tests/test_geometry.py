@@ -22,7 +22,7 @@ def rng(seed=0):
 # ------------------------------------------------------------------------------------------
 # closed forms against reference values and independent quadrature
 
-CIRC_TABLE = [  # reference/geometry-and-spectra.md, section 6.3
+CIRC_TABLE = [  # (D, angle, delta) to 6 places; delta -> D sin^2(angle) + cos(2 angle) as D grows
     (2, PI / 6, 0.833333),
     (3, PI / 6, 1.133975),
     (3, PI / 3, 1.866025),

@@ -1,4 +1,4 @@
-"""The researcher's route (issue 13): every paper task through the runner, on real file formats.
+"""The researcher's route: every paper task through the runner, on real file formats.
 
 What is checked here, each against the issue's list:
 
