@@ -23,8 +23,14 @@
 # :::
 #
 # **Prerequisites:** {ref}`ch-how-sparse`; the notation is in {ref}`notation`.
+#
+# ## From pruning to cones
+#
+# In {ref}`ch-how-sparse` a network was pruned by keeping $k$ of its $D$ weights. The pruned weights that still fit the data are the points of the sublevel set $S(\epsilon) = \{w : L(w) \le L(w^*) + \epsilon\}$ with at most $k$ nonzeros. Near $w^*$ the sublevel set is close to an ellipsoid centred at $w^*$, and the vectors with a fixed support form a $k$-dimensional subspace through the origin. Shifting everything by the pruned vector $w^k$, which lies in that subspace, changes nothing and puts the centre of the ellipsoid at $w^* - w^k$, whose norm is the projection distance $R$ of {ref}`ch-how-sparse`. So the question "is there a good pruned network with this support?" becomes "does a subspace through the origin meet an ellipsoid that does not contain the origin?".
+#
+# A subspace through the origin is closed under scaling: if it contains $tx$ for some $t > 0$, it contains $x$. It therefore meets a set exactly when it meets some positive multiple of the set, that is, when it meets the union of all the positive multiples, which for a convex set is the cone the set generates with its apex at the origin removed. This chapter builds the vocabulary for that cone; {ref}`ch-statistical-dimension` measures its size and {ref}`ch-kinematic-formula` turns the size into a probability. The code uses the projections of `pnlib.geometry` (`project_orthant`, `project_subspace`, `project_circular_cone`, `project_l1_descent_cone`, `project_psd_cone`, `project_ellipsoid_cone`) and its `moreau_decomposition`.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 SEED = 0
 DIM = 7  # ambient dimension of the projection checks
 NUM_POINTS = 500  # points projected at once in the checks
@@ -33,14 +39,14 @@ RADII_2D = [0.9, 0.45]  # its semi-axes
 BALL_DIM = 50  # dimension of the ball-generated cone in the last figure
 SAVE_FIGS = False
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
 
-from pnlib import geometry, plotting
+from pnlib import claims, geometry, plotting
 
 plotting.use_book_style()
 rng = np.random.default_rng(SEED)
@@ -48,47 +54,23 @@ center_2d = np.array(CENTER_2D)
 radii_2d = np.array(RADII_2D)
 
 # %% [markdown]
-# This chapter uses the projections of `pnlib.geometry` (`project_orthant`, `project_subspace`, `project_circular_cone`, `project_l1_descent_cone`, `project_psd_cone`, `project_ellipsoid_cone`) and `moreau_decomposition`.
-#
-# ## From pruning to cones
-#
-# In {ref}`ch-how-sparse` a network was pruned by keeping $k$ of its $D$ weights.
-#
-# The pruned weights that still fit the data are the points of the sublevel set $S(\epsilon) = \{w : L(w) \le L(w^*) + \epsilon\}$ with at most $k$ nonzeros.
-#
-# Near $w^*$ the sublevel set is close to an ellipsoid centred at $w^*$, and the vectors with a fixed support form a $k$-dimensional subspace through the origin.
-#
-# So the question "is there a good pruned network with this support?" becomes "does a subspace through the origin meet an ellipsoid that does not contain the origin?".
-#
-# A subspace through the origin meets a set exactly when it meets every positive multiple of it, that is, the cone the set generates.
-#
-# This chapter builds the vocabulary for that cone; {ref}`ch-statistical-dimension` measures its size and {ref}`ch-kinematic-formula` turns the size into a probability.
-#
 # ## Cones and conic hulls
 #
-# A set $C \subseteq \mathbb R^D$ is a **cone** if $tx \in C$ for every $x \in C$ and $t \ge 0$; it is a **convex cone** if it is also convex.
-#
-# The **conic hull** of a set $S$ is the smallest convex cone containing it,
+# A set $C \subseteq \mathbb R^D$ is a **cone** if $tx \in C$ for every $x \in C$ and $t \ge 0$; it is a **convex cone** if it is also convex. Subspaces and the orthant are convex cones, and so is the set of positive semi-definite matrices. The **conic hull** of a set $S$ is the smallest convex cone containing it,
 #
 # $$
 # \mathrm{cone}(S) = \{ t_1 s_1 + \dots + t_j s_j : j \ge 1,\ t_i \ge 0,\ s_i \in S\},
 # $$ (eq-conic-hull)
 #
-# and for a convex set it is simply $\{t s : t \ge 0,\ s \in S\}$.
-#
-# Throughout the book the generating set is a translated ellipsoid $c + E$ with
+# that is, all nonnegative combinations of points of $S$. For a convex set it is simply $\{t s : t \ge 0,\ s \in S\}$, the union of the rays through its points. Throughout the book the generating set is a translated ellipsoid $c + E$ with
 #
 # $$
 # E = \Big\{x : \sum_{i=1}^D \frac{x_i^2}{r_i^2} \le 1\Big\}, \qquad R = \lVert c \rVert ,
 # $$ (eq-ellipsoid)
 #
-# semi-axes $r_i$ along the coordinate axes and centre $c$ at distance $R$ from the origin; we call $\mathrm{cone}(c + E)$ the **pruning cone**.
-#
-# When $0 \notin c + E$ the pruning cone is closed and pointed, and a subspace meets it outside the origin exactly when it meets $c + E$.
-#
-# {numref}`fig-convex-cones-hull` draws it in the plane.
+# semi-axes $r_i$ along the coordinate axes and centre $c$ at distance $R$ from the origin; we call $\mathrm{cone}(c + E)$ the **pruning cone**. When $0 \notin c + E$ the pruning cone is closed and pointed, and a subspace meets it outside the origin exactly when it meets $c + E$. The left panel of {numref}`fig-convex-cones-hull` draws it in the plane.
 
-# %%
+# %% tags=["hide-input"]
 def ellipse_boundary(center, radii, num=400):
     """Points on the boundary of center + E in the plane."""
     t = np.linspace(0, 2 * np.pi, num)
@@ -108,8 +90,9 @@ def draw_wedge(ax, lo, hi, reach, **kwargs):
     ax.fill(np.r_[0, reach * np.cos(t), 0], np.r_[0, reach * np.sin(t), 0], **kwargs)
 
 
-# %% mystnb={"figure": {"caption": "A conic hull and Moreau's decomposition", "name": "fig-convex-cones-hull"}}
+# %% mystnb={"figure": {"caption": "A conic hull and Moreau's decomposition. Left: the cone generated by an ellipse that misses the origin is a wedge, and a line through the origin meets the ellipse exactly when it enters the wedge. Right: a point x splits into its projection onto the cone and its projection onto the polar cone, and the two arrows are at a right angle.", "name": "fig-convex-cones-hull"}}
 lo, hi = wedge_angles(center_2d, radii_2d)
+lines = {0.35: ("-", "a line that meets it"), 1.2: ("--", "a line that misses it")}
 fig, (ax_hull, ax_moreau) = plt.subplots(1, 2, figsize=(9, 4))
 for ax in (ax_hull, ax_moreau):
     draw_wedge(ax, lo, hi, 4.0, color=plotting.PALETTE["theory"], alpha=0.25, label="cone$(c+E)$")
@@ -119,7 +102,7 @@ for ax in (ax_hull, ax_moreau):
     ax.set_aspect("equal")
     ax.set_xlim(-3, 4)
     ax.set_ylim(-3, 3.2)
-for angle, style, label in [(0.35, "-", "a line that meets it"), (1.2, "--", "a line that misses it")]:
+for angle, (style, label) in lines.items():
     ax_hull.plot(4 * np.cos(angle) * np.array([-1, 1]), 4 * np.sin(angle) * np.array([-1, 1]),
                  style, color=plotting.PALETTE["prediction"], linewidth=1.5, label=label)
 ax_hull.legend(loc="lower right", fontsize=9)
@@ -139,37 +122,51 @@ plotting.maybe_save(fig, "fig-convex-cones-hull", notebook="02_convex_cones", en
 plt.show()
 
 # %% [markdown]
-# On the left, the shaded wedge is the conic hull of the ellipse: every ray from the origin through a point of the ellipse.
-#
-# A line through the origin meets the ellipse if and only if it enters the wedge.
-#
+# On the left, the shaded wedge is the conic hull of the ellipse: every ray from the origin through a point of the ellipse. A line through the origin meets the ellipse if and only if it enters the wedge; of the two lines drawn, the solid one does both and the dashed one neither.
+
+# %% tags=["claim", "hide-input"]
+def line_meets_ellipse(angle, center, radii):
+    """Whether some point t (cos angle, sin angle) of the line lies in center + E."""
+    t = np.linspace(-10, 10, 200001)
+    points = t[:, None] * np.array([math.cos(angle), math.sin(angle)])
+    return bool((np.sum(((points - center) / radii) ** 2, axis=1) <= 1).any())
+
+
+for angle, (_, label) in lines.items():
+    in_wedge = bool(lo <= angle <= hi)
+    meets = line_meets_ellipse(angle, center_2d, radii_2d)
+    claims.check(in_wedge == meets == (label == "a line that meets it"),
+                 f"the line at angle {angle:g}: {label}, and it enters the wedge iff it meets the ellipse",
+                 in_wedge=in_wedge, meets=meets)
+
+# %% [markdown]
 # ## Polar cones and Moreau's decomposition
 #
-# The **polar cone** of a cone $C$ collects the directions that make an obtuse angle with all of it,
+# Projections onto a cone are best understood through a second cone that points away from the first. The **polar cone** of a cone $C$ collects the directions that make a right or obtuse angle with every point of it,
 #
 # $$
 # C^\circ = \{y : \langle y, x \rangle \le 0 \text{ for all } x \in C\}.
 # $$ (eq-polar-cone)
 #
-# The orthant's polar is the negative orthant, a subspace's polar is its orthogonal complement, and the polar of $\mathrm{cone}(c+E)$ is $\{y : \langle y, c\rangle + \lVert r \circ y\rVert \le 0\}$, because $\sup_{e \in E}\langle y, e\rangle = \lVert r\circ y\rVert$.
-#
-# Write $\Pi_C(x) = \arg\min_{y \in C}\lVert x - y\rVert$ for the Euclidean projection onto a closed convex cone.
-#
-# **Moreau's decomposition** says that every point splits into its projections onto a cone and onto its polar, and the two parts are orthogonal:
+# The orthant's polar is the negative orthant, a subspace's polar is its orthogonal complement, and the polar of $\mathrm{cone}(c+E)$ is $\{y : \langle y, c\rangle + \lVert r \circ y\rVert \le 0\}$, because $\sup_{e \in E}\langle y, e\rangle = \lVert r\circ y\rVert$; {ref}`ch-convex-cones-ex3` proves all three. Write $\Pi_C(x) = \arg\min_{y \in C}\lVert x - y\rVert$ for the Euclidean projection onto a closed convex cone. **Moreau's decomposition** says that every point splits into its projections onto a cone and onto its polar, and that the two parts are orthogonal:
 #
 # $$
 # x = \Pi_C(x) + \Pi_{C^\circ}(x), \qquad \langle \Pi_C(x), \Pi_{C^\circ}(x)\rangle = 0 .
 # $$ (eq-moreau)
 #
-# Conversely, if $x = p + z$ with $p \in C$, $z \in C^\circ$ and $\langle p, z\rangle = 0$, then $p = \Pi_C(x)$: these three conditions are the optimality conditions of the projection.
-#
-# That gives a complete test of any projection code: the residual $x - \Pi_C(x)$ must lie in the polar and be orthogonal to the projection, and the projection must lie in the cone.
-#
-# The right panel of {numref}`fig-convex-cones-hull` shows the decomposition of one point.
-#
+# Conversely, if $x = p + z$ with $p \in C$, $z \in C^\circ$ and $\langle p, z\rangle = 0$, then $p = \Pi_C(x)$: these three conditions are the optimality conditions of the projection, and the same exercise proves that they suffice. That gives a complete test of any projection code: the projection must lie in the cone, and the residual $x - \Pi_C(x)$ must lie in the polar and be orthogonal to the projection. The right panel of {numref}`fig-convex-cones-hull` shows the decomposition of one point, with the residual in the polar cone and at a right angle to the projection.
+
+# %% tags=["claim", "hide-input"]
+z_point = x_point - p_point
+claims.check(abs(p_point @ z_point) < 1e-9 and z_point @ center_2d + np.linalg.norm(radii_2d * z_point) <= 1e-9,
+             "the drawn residual is orthogonal to the projection and lies in the polar cone",
+             inner_product=float(p_point @ z_point),
+             polar_slack=float(z_point @ center_2d + np.linalg.norm(radii_2d * z_point)));
+
+# %% [markdown]
 # ## Projections, one batch at a time
 #
-# Each projection in `pnlib.geometry` takes a batch of points of shape `(n, D)`.
+# Each projection in `pnlib.geometry` takes a batch of points of shape `(n, D)` and returns their projections in the same shape. The orthant, subspace, circular and PSD projections are closed formulas; those onto the $\ell_1$ descent cone and the pruning cone reduce to a one-dimensional problem.
 #
 # - **Orthant** $\mathbb R^D_+$: clip at zero.
 # - **Subspace** spanned by a basis $U$: $x \mapsto UU^\top x$ after orthonormalising $U$.
@@ -178,7 +175,7 @@ plt.show()
 # - **PSD cone** of $n\times n$ matrices, in coordinates where the Frobenius inner product is the dot product: clip the eigenvalues at zero.
 # - **Pruning cone** $\mathrm{cone}(c + E)$: the distance from $x$ to the scaled ellipsoid $t(c+E)$ is convex in $t$, so a bisection on its derivative, with an exact inner projection onto the ellipsoid, finds the nearest point.
 #
-# The next cell projects a batch of Gaussian points onto each cone and measures how far the results are from satisfying the three optimality conditions.
+# The next cell projects a batch of Gaussian points onto each cone and measures how far the results are from the three optimality conditions. Orthogonality is the largest inner product of projection and residual. Idempotence is the largest change when a projection is projected again, which is zero exactly when the projection lies in the cone. The polar violation is the largest amount by which a residual breaks the inequality that defines the polar.
 
 # %%
 x0 = np.zeros(DIM)
@@ -210,26 +207,28 @@ for name, (project, polar_violation, dim) in cones.items():
         "polar violation": 0.0 if polar_violation is None else float(max(polar_violation(z).max(), 0.0)),
     }
     print(f"{name:12s}  " + "  ".join(f"{k} {v:.1e}" for k, v in checks[name].items()))
+worst = max(max(c.values()) for c in checks.values())
 
 # %% [markdown]
-# All three errors sit at the level of rounding errors: the projections are exact, not approximate.
-#
-# (For the $\ell_1$ descent cone, membership of the residual in the polar holds by construction, since the residual *is* the computed polar point.)
-#
+# All three errors are below $10^{-9}$ for every cone: most sit at the level of rounding errors, and the pruning cone's idempotence a little above it, the level of its iterative search (a bisection around a Newton iteration). The projections are exact up to that level, not approximations. For the $\ell_1$ descent cone the polar violation is not measured, because membership of the residual in the polar holds by construction: the residual *is* the computed polar point.
+
+# %% tags=["claim", "hide-input"]
+claims.check(worst < 1e-9, "every projection meets the three optimality conditions to within 1e-9",
+             worst=worst);
+
+# %% [markdown]
 # ## How big is a cone?
 #
-# Cones of the same dimension can be large or small: a thin circular cone is almost a ray, a wide one almost a half-space.
-#
-# {ref}`ch-statistical-dimension` measures size by the **statistical dimension** $\delta(C) = \mathbb E\lVert\Pi_C(g)\rVert^2$ for a standard Gaussian vector $g$, which equals $k$ for a $k$-dimensional subspace.
-#
-# For the circular cone it is an exact one-dimensional integral, close to $D\sin^2\alpha$; {numref}`fig-convex-cones-size` shows it growing with the aperture $\alpha$.
+# Cones of the same dimension can be large or small: a thin circular cone is almost a ray, a wide one almost a half-space. {ref}`ch-statistical-dimension` measures size by the **statistical dimension** $\delta(C) = \mathbb E\lVert\Pi_C(g)\rVert^2$ for a standard Gaussian vector $g$, which equals $k$ for a $k$-dimensional subspace. For the circular cone it is an exact one-dimensional integral, close to $D\sin^2\alpha$; {numref}`fig-convex-cones-size` shows it growing with the aperture $\alpha$.
 
-# %% mystnb={"figure": {"caption": "Statistical dimension of circular cones", "name": "fig-convex-cones-size"}}
+# %% mystnb={"figure": {"caption": "Statistical dimension of circular cones, divided by D, against the half-aperture. Every curve rises with the aperture, and as D grows the curves close in on the dotted sine-squared curve; in low dimension they start above it, because even a ray has statistical dimension one half.", "name": "fig-convex-cones-size"}}
 alphas = np.linspace(0, np.pi / 2, 61)
+size_dims = (2, 10, 100, 1000)
+normalised = {dim: np.array([geometry.statistical_dimension_circular_cone(dim, a) / dim for a in alphas])
+              for dim in size_dims}
 fig, ax = plt.subplots()
-for dim in (2, 10, 100, 1000):
-    ax.plot(alphas, [geometry.statistical_dimension_circular_cone(dim, a) / dim for a in alphas],
-            label=f"$D = {dim}$")
+for dim in size_dims:
+    ax.plot(alphas, normalised[dim], label=f"$D = {dim}$")
 ax.plot(alphas, np.sin(alphas) ** 2, "k:", label=r"$\sin^2\alpha$")
 ax.set_xlabel(r"half-aperture $\alpha$ (radians)")
 ax.set_ylabel(r"$\delta(\mathrm{Circ}_D(\alpha)) / D$")
@@ -237,40 +236,52 @@ ax.legend()
 plotting.maybe_save(fig, "fig-convex-cones-size", notebook="02_convex_cones", enabled=SAVE_FIGS)
 plt.show()
 
+# %%
+deviation = {dim: float(np.abs(normalised[dim] - np.sin(alphas) ** 2).max()) for dim in size_dims}
+ray = {dim: float(normalised[dim][0] * dim) for dim in size_dims}
+glue("dev_big", deviation[size_dims[-1]], display=False)
+glue("dim_big", size_dims[-1], display=False)
+
 # %% [markdown]
-# In high dimension the normalised statistical dimension follows $\sin^2\alpha$; in low dimension even a ray ($\alpha = 0$) has $\delta = 1/2$, because a Gaussian vector has a positive component along it half of the time.
-#
+# In high dimension the normalised statistical dimension follows $\sin^2\alpha$: at $D =$ {glue:text}`dim_big` it stays within {glue:text}`dev_big:.4f` of it at every aperture, and the largest deviation shrinks as $D$ grows. In low dimension the difference shows, because even a ray ($\alpha = 0$) has $\delta = 1/2$. The projection of $g$ onto the ray spanned by a unit vector $u$ is $\max(\langle g, u\rangle, 0)\, u$, and $\langle g, u\rangle$ is a standard normal variable, whose positive part has mean square $1/2$ by symmetry.
+
+# %% tags=["claim", "hide-input"]
+claims.check(all(np.all(np.diff(normalised[dim]) > 0) for dim in size_dims),
+             "in every dimension the statistical dimension grows with the aperture")
+claims.check(all(a > b for a, b in zip(list(deviation.values()), list(deviation.values())[1:])),
+             "the largest deviation from sin^2(alpha) shrinks as D grows",
+             **{f"D{dim}": dev for dim, dev in deviation.items()})
+claims.check(all(abs(v - 0.5) < 1e-9 for v in ray.values()), "a ray has statistical dimension 1/2 in every dimension",
+             **{f"D{dim}": v for dim, v in ray.items()});
+
+# %% [markdown]
 # ## The projection distance shrinks the cone
 #
-# Move the ellipse away from the origin along a fixed direction and its conic hull narrows.
-#
-# For a ball of radius $r$ at distance $R$ the hull is exactly a circular cone with $\sin\alpha = r/R$, so its statistical dimension is known exactly.
-#
-# The pruning paper approximates the statistical dimension of the pruning cone by
+# Move the ellipse away from the origin along a fixed direction and its conic hull narrows. For a ball of radius $r$ at distance $R$ the hull is exactly a circular cone with $\sin\alpha = r/R$, so its statistical dimension is known exactly. The pruning paper approximates the statistical dimension of the pruning cone by
 #
 # $$
 # \delta\big(\mathrm{cone}(c+E)\big) \approx \sum_{i=1}^D \frac{r_i^2}{R^2 + r_i^2},
 # $$ (eq-pruning-cone-approx)
 #
-# following {cite:t}`larsen2022`; for a ball this is $D r^2/(R^2 + r^2)$, a circular cone with $\tan\alpha = r/R$ instead of $\sin\alpha = r/R$.
-#
-# {numref}`fig-convex-cones-distance` shows the narrowing in the plane and compares both formulas for a ball in dimension {glue:text}`ball_dim`.
+# following {cite:t}`larsen2022`; for a ball this is $D r^2/(R^2 + r^2)$, the value $D\sin^2\alpha$ of a circular cone with $\tan\alpha = r/R$ instead of $\sin\alpha = r/R$. {numref}`fig-convex-cones-distance` shows the narrowing in the plane and compares both formulas for a ball in dimension {glue:text}`ball_dim`.
 
-# %% mystnb={"figure": {"caption": "Farther sets generate smaller cones", "name": "fig-convex-cones-distance"}}
+# %% mystnb={"figure": {"caption": "Farther sets generate smaller cones. Left: the same ellipse at three distances from the origin, with ever thinner wedges. Right: for a ball, the exact statistical dimension of its cone and the approximation r^2/(R^2+r^2), both divided by D; the approximation stays below the exact value everywhere, most of all when the ball nearly touches the origin.", "name": "fig-convex-cones-distance"}}
 direction = center_2d / np.linalg.norm(center_2d)
 distances = [1.5, 3.0, 6.0]
+widths = []
 fig, (ax_plane, ax_ball) = plt.subplots(1, 2, figsize=(9, 4))
 for R, colour in zip(distances, ["#2a9d8f", "#f4a261", "#e63946"], strict=True):
     lo_R, hi_R = wedge_angles(R * direction, radii_2d)
+    widths.append(hi_R - lo_R)
     draw_wedge(ax_plane, lo_R, hi_R, 7.5, color=colour, alpha=0.25)
     ax_plane.plot(*ellipse_boundary(R * direction, radii_2d).T, color=colour, label=f"$R = {R:g}$")
 ax_plane.set_aspect("equal")
 ax_plane.legend(loc="upper left", fontsize=9)
 ratios = np.linspace(1.02, 8, 120)  # R / r
-exact = [geometry.statistical_dimension_circular_cone(BALL_DIM, math.asin(1 / q)) / BALL_DIM
-         for q in ratios]
-approx = [geometry.pruning_cone_statistical_dimension_approx(np.ones(BALL_DIM), q) / BALL_DIM
-          for q in ratios]
+exact = np.array([geometry.statistical_dimension_circular_cone(BALL_DIM, math.asin(1 / q)) / BALL_DIM
+                  for q in ratios])
+approx = np.array([geometry.pruning_cone_statistical_dimension_approx(np.ones(BALL_DIM), q) / BALL_DIM
+                   for q in ratios])
 ax_ball.plot(ratios, exact, label="exact (circular cone)")
 ax_ball.plot(ratios, approx, "--", label=r"$r^2/(R^2+r^2)$")
 ax_ball.set_xlabel("distance over radius $R/r$")
@@ -279,28 +290,52 @@ ax_ball.legend()
 plotting.maybe_save(fig, "fig-convex-cones-distance", notebook="02_convex_cones", enabled=SAVE_FIGS)
 plt.show()
 
+# %%
+shortfall = exact - approx  # as a fraction of D
+glue("ratio_near", float(ratios[0]), display=False)
+glue("ratio_far", float(ratios[-1]), display=False)
+glue("gap_near", float(shortfall[0]), display=False)
+glue("gap_far", float(shortfall[-1]), display=False)
+glue("exact_far", float(exact[-1] * BALL_DIM), display=False)
+glue("approx_far", float(approx[-1] * BALL_DIM), display=False)
+
 # %% [markdown]
-# The farther the set, the thinner its cone, and the harder it is for a random subspace to hit it: this is why the norm $R$ of the removed weights enters the pruning limit.
+# The farther the set, the thinner its cone, and the harder it is for a random subspace to hit it: this is why the norm $R$ of the removed weights enters the pruning limit. For a ball, the approximation falls short of the exact value at every distance. The shortfall, as a fraction of $D$, is largest when the ball nearly touches the origin ({glue:text}`gap_near:.2f` at $R/r =$ {glue:text}`ratio_near:.2f`) and shrinks as the ball moves away ({glue:text}`gap_far:.3f` at $R/r =$ {glue:text}`ratio_far:.0f`).
 #
-# For a ball the approximation agrees with the exact value when $R \gg r$ and undercounts badly when the ball nearly touches the origin; the pruning setting, where some $r_i$ exceed $R$ and others are tiny, is examined in {ref}`ch-kinematic-formula` and {ref}`ch-pruning-limit`.
+# In relative terms, however, the shortfall does not vanish in this dimension. Far from the origin the cone is so thin that its statistical dimension is of order one ({glue:text}`exact_far:.2f` at the right end of the plot), and the approximation ({glue:text}`approx_far:.2f`) misses a term of that same order; the two agree in ratio only while $D r^2/R^2$ is large. The pruning setting, where some $r_i$ exceed $R$ and others are tiny, is examined in {ref}`ch-kinematic-formula` and {ref}`ch-pruning-limit`.
+
+# %% tags=["claim", "hide-input"]
+claims.check(all(a > b for a, b in zip(widths, widths[1:])), "the farther the ellipse, the thinner its wedge",
+             **{f"width_R{R:g}": w for R, w in zip(distances, widths, strict=True)})
+claims.check(bool(np.all(approx < exact)), "the approximation falls short of the exact value at every distance",
+             largest_ratio=float((approx / exact).max()))
+claims.check(bool(np.all(np.diff(shortfall) < 0)), "the shortfall as a fraction of D shrinks as the ball moves away",
+             near=float(shortfall[0]), far=float(shortfall[-1]))
+far_exact, far_approx = exact[-1] * BALL_DIM, approx[-1] * BALL_DIM
+claims.check(0.5 < far_exact < 2 and far_exact - far_approx > 0.5,
+             "far away the exact value is of order one and the approximation misses a term of that order",
+             exact=far_exact, approx=far_approx);
 
 # %%
 ball_ratio = 2.0
 exact_ball = geometry.statistical_dimension_circular_cone(BALL_DIM, math.asin(1 / ball_ratio))
 approx_ball = geometry.pruning_cone_statistical_dimension_approx(np.ones(BALL_DIM), ball_ratio)
-worst = max(max(c.values()) for c in checks.values())
-glue("ball_ratio", ball_ratio, display=False)
+glue("ball_ratio", float(ball_ratio), display=False)
 glue("ball_dim", BALL_DIM, display=False)
-glue("exact_ball", exact_ball, display=False)
-glue("approx_ball", approx_ball, display=False)
-glue("worst_check", worst, display=False)
+glue("exact_ball", float(exact_ball), display=False)
+glue("approx_ball", float(approx_ball), display=False)
+glue("worst_check", float(worst), display=False)
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-check-output", "hide-input"]
 print(f"delta(orthant, D=10)            = {geometry.statistical_dimension_orthant(10):.4f}")
 print(f"delta(Circ_10(pi/6))            = {geometry.statistical_dimension_circular_cone(10, math.pi / 6):.4f}")
 print(f"delta(Circ_2(pi/4))             = {geometry.statistical_dimension_circular_cone(2, math.pi / 4):.4f}")
 print(f"ball D={BALL_DIM}, R/r={ball_ratio:g}: exact {exact_ball:.4f}, approximation {approx_ball:.4f}")
 print(f"all projection checks below 1e-9: {worst < 1e-9}")
+
+# %% tags=["claim", "hide-input"]
+claims.check(approx_ball < exact_ball, "for the ball at two radii the approximation falls short of the exact value",
+             exact=exact_ball, approx=approx_ball);
 
 # %% [markdown]
 # ## Exercises
@@ -316,19 +351,28 @@ print(f"all projection checks below 1e-9: {worst < 1e-9}")
 # :class: dropdown
 # ```
 #
-# Projecting onto $-K$ is $x \mapsto -\Pi_K(-x)$.
+# Projecting onto $-K$ is $x \mapsto -\Pi_K(-x)$. Indeed, $y \mapsto -y$ maps $-K$ onto $K$ and keeps distances, $\lVert x - y\rVert = \lVert (-x) - (-y)\rVert$.
 
 # %%
 alpha = 0.7
 x = rng.standard_normal((1000, 12))
 on_cone = geometry.project_circular_cone(x, alpha)
 on_polar = -geometry.project_circular_cone(-x, np.pi / 2 - alpha)
-print(f"max |x - P_C x - P_polar x| = {np.abs(x - on_cone - on_polar).max():.1e}")
+decomposition_error = float(np.abs(x - on_cone - on_polar).max())
+second_order = geometry.statistical_dimension_circular_cone(x.shape[1], np.pi / 4)
+print(f"max |x - P_C x - P_polar x| = {decomposition_error:.1e}")
+print(f"delta of the second-order cone in D = {x.shape[1]}: {second_order:.6f}")
 
 # %% [markdown]
-# The decomposition holds to rounding error, so the two cones are polar to each other.
-# At $\alpha = \pi/4$ the polar is $-C$ itself: the second-order cone is self-dual, like the orthant and the PSD cone, and so its statistical dimension is $D/2$.
-#
+# The decomposition holds to rounding error. By Moreau's decomposition $x - \Pi_C(x) = \Pi_{C^\circ}(x)$, so the check says that projecting onto $-\mathrm{Circ}_D(\pi/2-\alpha)$ and projecting onto the polar give the same point; since a closed convex set is exactly the set of points its projection leaves fixed, the two cones are equal. At $\alpha = \pi/4$ the polar is $-C$ itself: the second-order cone is self-dual, like the orthant and the PSD cone. Its statistical dimension is therefore $D/2$, by the identity $\delta(C) + \delta(C^\circ) = D$ of {ref}`ch-statistical-dimension` and $\delta(-C) = \delta(C)$, as the printout shows.
+
+# %% tags=["claim", "hide-input"]
+claims.check(decomposition_error < 1e-9, "the two projections add up to the points to rounding error",
+             error=decomposition_error)
+claims.check(abs(second_order - x.shape[1] / 2) < 1e-6, "the second-order cone has statistical dimension D/2",
+             delta=second_order, half_dim=x.shape[1] / 2);
+
+# %% [markdown]
 # ```{solution-end}
 # ```
 #
@@ -341,7 +385,7 @@ print(f"max |x - P_C x - P_polar x| = {np.abs(x - on_cone - on_polar).max():.1e}
 # :class: dropdown
 # ```
 #
-# Write the generator as $tc + u$ with $u = te \in tE$, i.e. $\lVert u/r\rVert \le t$, which makes the constraint convex.
+# Write the generator as $tc + u$ with $u = te \in tE$, i.e. $\lVert u/r\rVert \le t$, which makes the constraint convex. The problem is then a convex quadratic in the $1 + D$ unknowns $(t, u)$, and several starting values of $t$ guard against an early stop.
 
 # %%
 from scipy.optimize import minimize
@@ -358,11 +402,57 @@ for xp in points:
                          constraints=constraints, options={"ftol": 1e-14, "maxiter": 500})
                 for t0 in (0.1, 1.0, 3.0)), key=lambda res: res.fun)
     generic.append(math.sqrt(best.fun))
+generic = np.array(generic)
 for a, b in zip(ours, generic, strict=True):
     print(f"bisection {a:.6f}   SLSQP {b:.6f}")
 
 # %% [markdown]
-# The generic solver never finds a closer point; where it differs, it stopped early.
+# The two distances agree to better than $10^{-5}$ on every point. Smaller differences are tolerances, not errors: the bisection stops at its own tolerance, and SLSQP may end a hair outside the constraint set, for instance at a slightly negative $t$, where it reaches into the mirror image $-\mathrm{cone}(c+E)$. What the generic solver lacks is a certificate, while the bisection's answer passes the three optimality conditions of this chapter, which by part 4 of {ref}`ch-convex-cones-ex3` single out the nearest point.
+
+# %% tags=["claim", "hide-input"]
+claims.check(float(np.abs(ours - generic).max()) < 1e-5, "the two distances agree to better than 1e-5 on every point",
+             largest_difference=float(np.abs(ours - generic).max()));
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ch-convex-cones-ex3
+# Prove the facts about polar cones that this chapter uses.
+#
+# 1. The polar of the orthant $\mathbb R^D_+$ is the negative orthant $-\mathbb R^D_+$.
+# 2. The polar of a subspace $L$ is its orthogonal complement $L^\perp$.
+# 3. If all semi-axes $r_i$ are positive, the polar of the pruning cone is $\mathrm{cone}(c+E)^\circ = \{y : \langle y, c\rangle + \lVert r\circ y\rVert \le 0\}$.
+# 4. (The optimality conditions suffice.) Let $C$ be a cone and $x = p + z$ with $p \in C$, $z \in C^\circ$ and $\langle p, z\rangle = 0$. Show that $p$ is the unique nearest point of $C$ to $x$, and that $z$ is the unique nearest point of $C^\circ$ to $x$.
+# 5. Deduce that the orthant projection of `pnlib.geometry` is right, $\Pi_{\mathbb R^D_+}(x) = \max(x, 0)$ coordinate by coordinate, and so is the subspace projection, $\Pi_L(x) = UU^\top x$ for an orthonormal basis $U$ of $L$.
+# ```
+#
+# ```{solution-start} ch-convex-cones-ex3
+# :class: dropdown
+# ```
+#
+# **1.** Write $e_1, \dots, e_D$ for the coordinate vectors. If $y \in (\mathbb R^D_+)^\circ$, then $y_i = \langle y, e_i\rangle \le 0$ for every $i$, since $e_i \in \mathbb R^D_+$; so $y \in -\mathbb R^D_+$. Conversely, if $y \le 0$ and $x \ge 0$ coordinate by coordinate, every term of $\langle y, x\rangle = \sum_i y_i x_i$ is at most zero, so $\langle y, x\rangle \le 0$ and $y$ lies in the polar.
+#
+# **2.** If $y \in L^\circ$ and $x \in L$, then $-x \in L$ as well, so both $\langle y, x\rangle \le 0$ and $-\langle y, x\rangle \le 0$; hence $\langle y, x\rangle = 0$ for every $x \in L$, which says $y \in L^\perp$. Conversely, every $y \in L^\perp$ has $\langle y, x\rangle = 0 \le 0$ on $L$.
+#
+# **3.** A point of $\mathrm{cone}(c+E)$ is a combination $\sum_i t_i s_i$ with $t_i \ge 0$ and $s_i \in c+E$, so $\langle y, \sum_i t_i s_i\rangle = \sum_i t_i \langle y, s_i\rangle$ is at most zero for every such point exactly when $\langle y, s\rangle \le 0$ for every single $s \in c + E$ (one direction takes $j = 1$, $t_1 = 1$; the other uses $t_i \ge 0$). With $s = c + e$ this reads $\langle y, c\rangle + \sup_{e \in E}\langle y, e\rangle \le 0$. Since the $r_i$ are positive, $E = \{r \circ u : \lVert u\rVert \le 1\}$, and by the Cauchy–Schwarz inequality
+#
+# $$
+# \langle y, r\circ u\rangle = \langle r\circ y, u\rangle \le \lVert r\circ y\rVert\,\lVert u\rVert \le \lVert r\circ y\rVert ,
+# $$
+#
+# with equality at $u = r\circ y / \lVert r\circ y\rVert$ (at any $u$ if $r \circ y = 0$). So $\sup_{e\in E}\langle y, e\rangle = \lVert r\circ y\rVert$, and the polar is the set claimed.
+#
+# **4.** The idea is to compare the distance from $x$ to any point of $C$ with $\lVert z\rVert$. Take any $y \in C$. Expanding the square and using $\langle p, z\rangle = 0$,
+#
+# $$
+# \lVert x - y\rVert^2 = \lVert (p - y) + z\rVert^2 = \lVert p - y\rVert^2 - 2\langle y, z\rangle + \lVert z\rVert^2 \ge \lVert p - y\rVert^2 + \lVert z\rVert^2 ,
+# $$
+#
+# because $\langle y, z\rangle \le 0$ for $y \in C$ and $z \in C^\circ$. The right-hand side is at least $\lVert z\rVert^2 = \lVert x - p\rVert^2$, with equality only if $y = p$. So $p \in C$ is strictly closer to $x$ than every other point of $C$: $p = \Pi_C(x)$. For $z$, swap the roles: $z \in C^\circ$, and $\langle y, p\rangle \le 0$ for every $y \in C^\circ$ because $p \in C$; the same computation with $C^\circ$ in place of $C$ shows that $z$ is strictly closer to $x$ than every other point of $C^\circ$, so $z = \Pi_{C^\circ}(x)$.
+#
+# **5.** For the orthant put $p = \max(x, 0)$ and $z = \min(x, 0)$, coordinate by coordinate. Then $p + z = x$, because $\max(a, 0) + \min(a, 0) = a$ for every real $a$; $p \in \mathbb R^D_+$; $z \in -\mathbb R^D_+$, the polar by part 1; and $\langle p, z\rangle = \sum_i \max(x_i, 0)\min(x_i, 0) = 0$, because each product has a zero factor. By part 4, $p = \Pi_{\mathbb R^D_+}(x)$. For the subspace put $p = UU^\top x \in L$ and $z = x - UU^\top x$. Since $U^\top U = I$, $U^\top z = U^\top x - U^\top x = 0$, so $z$ is orthogonal to every column of $U$ and lies in $L^\perp$, the polar by part 2; and $\langle p, z\rangle = x^\top U (U^\top z) = 0$. By part 4 again, $p = \Pi_L(x)$.
 #
 # ```{solution-end}
 # ```
@@ -371,7 +461,7 @@ for a, b in zip(ours, generic, strict=True):
 #
 # :::{admonition} Takeaways
 # :class: important
-# - A subspace through the origin meets a set that avoids the origin exactly when it meets the cone the set generates; for pruning, the set is the ellipsoid $c + E$ and the cone is the pruning cone.
+# - A subspace through the origin meets a set that avoids the origin exactly when it meets the cone the set generates somewhere other than the origin; for pruning, the set is the ellipsoid $c + E$ and the cone is the pruning cone.
 # - Moreau's decomposition turns "is this projection right?" into three checks; all six projections here pass them to within {glue:text}`worst_check:.1e`.
 # - Wider cones are bigger: the statistical dimension of a circular cone grows like $D\sin^2\alpha$.
 # - Farther sets generate thinner cones; for a ball in dimension {glue:text}`ball_dim` at {glue:text}`ball_ratio:.0f` radii from the origin the exact statistical dimension is {glue:text}`exact_ball:.2f`, while the approximation $\sum_i r_i^2/(R^2+r_i^2)$ gives {glue:text}`approx_ball:.2f`.
