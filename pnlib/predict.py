@@ -1283,8 +1283,8 @@ def compare(
         dtype: Dtype of the curvature computations (float64 by default).
         taylor_kwargs: Extra arguments of :func:`pnlib.predictors.taylor_limit`.
         refit_kwargs: Extra arguments of :func:`pnlib.predictors.refit_limit` (default damping
-            a hundredth of the mean curvature $\lvert\operatorname{tr} H\rvert/D$, ``maxiter``
-            100, ``rtol`` 1e-3).
+            a hundredth of the mean curvature $\lvert\operatorname{tr} H\rvert/D$, the absolute
+            value of the signed trace, ``maxiter`` 100, ``rtol`` 1e-3).
         methods: Which of ``"taylor"`` and ``"refit"`` to run besides the paper's.
 
     Returns:

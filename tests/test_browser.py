@@ -31,9 +31,30 @@ HTML = project_root() / "_build" / "html"
 HARNESS = """<!doctype html><html><body>
 <iframe id="f" src="/{page}" style="width:1280px;height:1000px"></iframe>
 <script>
+// pixels of the first screen (the iframe's height) that visible code inputs and prose or results
+// take; an input folded away by hide-input has no height
+function firstScreen(w, main) {{
+  const height = w.innerHeight;
+  const shown = e => {{
+    const r = e.getBoundingClientRect();
+    return r.height > 0 ? Math.max(0, Math.min(r.bottom, height) - Math.max(r.top, 0)) : 0;
+  }};
+  const sum = list => list.reduce((a, e) => a + shown(e), 0);
+  const inputs = Array.from(main.querySelectorAll('.cell_input'));
+  const prose = Array.from(main.querySelectorAll('p, .cell_output, table'))
+    .filter(e => !e.closest('.cell_input') && !e.parentElement.closest('p, .cell_output, table'));
+  return {{height: height, code: sum(inputs), prose: sum(prose)}};
+}}
+// the page's text outside code (a code cell may build a table from pipes; that is not a table)
+function proseText(main) {{
+  const copy = main.cloneNode(true);
+  copy.querySelectorAll('.cell_input, pre, code, script').forEach(e => e.remove());
+  return copy.textContent;
+}}
 const f = document.getElementById('f');
 f.onload = async () => {{
   const w = f.contentWindow, d = f.contentDocument;
+  const main = d.querySelector('main article') || d.querySelector('main') || d.body;
   let result;
   try {{
     if (w.MathJax && w.MathJax.startup) {{ await w.MathJax.startup.promise; }}
@@ -45,7 +66,10 @@ f.onload = async () => {{
       math_nodes: d.querySelectorAll('.math').length,
       images: imgs.length,
       broken_images: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
-      title: d.title
+      title: d.title,
+      tables: main.querySelectorAll('table').length,
+      raw_pipes: (proseText(main).match(/\\|\\s*:?-{{3,}}:?\\s*\\|.{{0,40}}/g) || []).slice(0, 3),
+      first_screen: firstScreen(w, main)
     }};
   }} catch (e) {{ result = {{error: String(e)}}; }}
   const out = document.createElement('pre');
@@ -183,3 +207,34 @@ def test_built_figures_are_real_pngs():
     for png in pngs:
         data = Path(png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000, png
+
+
+def expected_tables(page: str) -> int:
+    """Pipe tables the page's source and its executed outputs hold (each must render as a table)."""
+    rule = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)
+    stem = Path(page).with_suffix("")
+    if stem.parent.name == "notebooks":
+        executed = project_root() / "_build" / "nbval" / f"{stem.name}.ipynb"
+        source = (project_root() / f"{stem}.py").read_text()
+        count = len(rule.findall(source.replace("\n# ", "\n")))
+        if executed.is_file():
+            nb = json.loads(executed.read_text())
+            for cell in nb["cells"]:
+                for out in cell.get("outputs", []):
+                    text = out.get("data", {}).get("text/markdown", "")
+                    count += len(rule.findall("".join(text) if isinstance(text, list) else text))
+        return count
+    return len(rule.findall((project_root() / f"{stem}.md").read_text()))
+
+
+def test_tables_render_and_the_first_screen_is_prose(server):
+    for page in toc_pages():
+        result = render(server, page)
+        assert "error" not in result, (page, result)
+        assert not result["raw_pipes"], f"{page} shows a table as raw text: {result['raw_pipes']}"
+        assert result["tables"] >= expected_tables(page), (page, result["tables"])
+        screen = result["first_screen"]
+        assert screen["prose"] > 0, f"{page}: no prose or result on the first screen"
+        assert screen["code"] < screen["height"] / 2, (
+            f"{page}: code fills the first screen {screen}"
+        )
