@@ -15,7 +15,7 @@ the whole, each step also under a limit of its own) it runs, in order:
 4. ``experiment``: writes CIFAR-100 files of random images in torchvision's python-pickle
    format, then runs the paper task ``resnet18-cifar100`` end to end through papermill
    (``python -m pnlib.runner experiment resnet18-cifar100 --smoke`` with a few sizes raised for
-   a GPU, or explicit small sizes where the runner has no ``--smoke``).
+   a GPU).
 
 Benchmark results go to ``benchmarks/results/<bench>-resnet18-<device>.json``; the run's
 ``metrics.json`` to ``results/gpu-check/<device>/resnet18-cifar100/<run>/``; the logs of every
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import json
 import os
 import pickle
@@ -74,26 +73,6 @@ GPU_OVERRIDES = {
 }
 # the CPU dry run checks the script, not ResNet18 on a CPU: a small MLP on the same files
 DRY_RUN_OVERRIDES = {"MODEL": "mlp", "MODEL_OPTIONS": {"hidden": [8]}}
-# where the runner has no --smoke: every size that costs time, shrunk
-NO_SMOKE_OVERRIDES = {
-    "RUN": "gpu-check",
-    "EPOCHS": 1,
-    "WARMUP_EPOCHS": 0,
-    "TRAIN_SUBSET": 16,
-    "HESSIAN_SUBSET": 8,
-    "EPS_BATCH_SIZE": 4,
-    "HESSIAN_BATCH_SIZE": 8,
-    "SWEEP_TRAIN_SUBSET": 8,
-    "TEST_SUBSET": 8,
-    "EVAL_BATCH_SIZE": 16,
-    "GRID_POINTS": 4,
-    "NUM_STEPS": 3,
-    "NUM_PROBES": 1,
-    "ZERO_ROWS": 2,
-    "REFIT_MAX_ITER": 2,
-    "DEMO_EXAMPLES": 8,
-    "PROGRESS": False,
-}
 # the IPython startup file and the runner's bootstrap: trust the checksums of the written files
 TRUST_CIFAR = '''"""gpu-check: accept the MD5 checksums of the random CIFAR files it wrote."""
 import json as _json
@@ -171,7 +150,7 @@ def trust_written_cifar(spec: Path) -> None:
 
 
 def experiment_command(device: str, data_root: Path, dry_run: bool, notebook: Path) -> list[str]:
-    """The runner's command line for the task, with ``--smoke`` where the runner has it.
+    """The runner's command line for the task at smoke size, with a few sizes raised for a GPU.
 
     Parameters the notebook does not declare are left out, so that the command stays valid
     while the notebook's parameters change; the executed copy goes to ``notebook``.
@@ -181,17 +160,9 @@ def experiment_command(device: str, data_root: Path, dry_run: bool, notebook: Pa
 
     spec = read_yaml(ROOT / "experiments" / f"{TASK}.yaml")
     declared = set(runner.parameter_names(ROOT / spec["notebook"]))
-    accepts = inspect.signature(runner.run_experiment).parameters
-    smoke = "smoke" in accepts
-    overrides: dict[str, Any] = {} if smoke else dict(NO_SMOKE_OVERRIDES)
-    if smoke and not dry_run:
-        overrides.update(GPU_OVERRIDES)
-    if dry_run:
-        overrides.update(DRY_RUN_OVERRIDES)
+    overrides: dict[str, Any] = dict(DRY_RUN_OVERRIDES if dry_run else GPU_OVERRIDES)
     overrides.update(DEVICE=device, DATA_ROOT=str(data_root), PROGRESS=False)
-    args = ["experiment", TASK] + (["--smoke"] if smoke else [])
-    if "output" in accepts:
-        args += ["--out", str(notebook)]
+    args = ["experiment", TASK, "--smoke", "--out", str(notebook)]
     for name, value in overrides.items():
         if name in declared:
             args += ["-p", name, json.dumps(value)]

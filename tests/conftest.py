@@ -154,3 +154,32 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def kill_in_second_epoch(monkeypatch):
+    """Run a callable that trains, killed during its second epoch (after the first checkpoint).
+
+    ``kill_in_second_epoch(experiment.run, config, results_root=root)`` raises the
+    ``KeyboardInterrupt`` a killed run would, checks that it did, and restores the training loop.
+    """
+    from pnlib import train
+
+    def run_killed(function, *args, **kwargs):
+        original_epoch = train.run_epoch
+        calls = {"n": 0}
+
+        def interrupted_epoch(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+            return original_epoch(*a, **k)
+
+        monkeypatch.setattr(train, "run_epoch", interrupted_epoch)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                function(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(train, "run_epoch", original_epoch)
+
+    return run_killed

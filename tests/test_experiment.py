@@ -117,21 +117,11 @@ def test_prediction_matches_independent_computation(tiny_run):
 
 
 @pytest.mark.slow  # an end-to-end run of the pipeline (the tiny_run fixture)
-def test_resume_after_interruptions_gives_identical_metrics(tiny_run, tmp_path, monkeypatch):
+def test_resume_after_interruptions_gives_identical_metrics(
+    tiny_run, tmp_path, monkeypatch, kill_in_second_epoch
+):
     _, reference = tiny_run
-    calls = {"n": 0}
-    original_epoch = train.run_epoch
-
-    def interrupted_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:  # killed during the second epoch, after the first checkpoint
-            raise KeyboardInterrupt
-        return original_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(train, "run_epoch", interrupted_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        experiment.run(TINY, results_root=tmp_path)
-    monkeypatch.setattr(train, "run_epoch", original_epoch)
+    kill_in_second_epoch(experiment.run, TINY, results_root=tmp_path)
     checkpoint = torch.load(
         experiment.train_checkpoint(experiment.ExperimentConfig.from_dict(TINY), tmp_path),
         weights_only=False,

@@ -329,24 +329,12 @@ def test_clean_hessian_products_repeat_exactly(cifar_root):
 
 @pytest.mark.slow
 def test_cifar_run_killed_in_training_and_spectrum_resumes_exactly(
-    cifar_root, tmp_path, monkeypatch
+    cifar_root, tmp_path, monkeypatch, kill_in_second_epoch
 ):
     config = _cifar_config(cifar_root)
     reference = experiment.run(config, results_root=tmp_path / "reference")
     root = tmp_path / "resumed"
-    calls = {"n": 0}
-    original_epoch = train.run_epoch
-
-    def interrupted_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:  # killed during the second epoch, after the first checkpoint
-            raise KeyboardInterrupt
-        return original_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(train, "run_epoch", interrupted_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        experiment.run(config, results_root=root)
-    monkeypatch.setattr(train, "run_epoch", original_epoch)
+    kill_in_second_epoch(experiment.run, config, results_root=root)
     saved = torch.load(
         experiment.train_checkpoint(experiment.ExperimentConfig.from_dict(config), root),
         weights_only=False,
